@@ -1,0 +1,1 @@
+"""discuz-scraper."""

@@ -1,0 +1,73 @@
+"""Pick the charset of a Discuz response and decode it.
+
+Order (reference §11): the HTTP ``Content-Type`` header, then the ``<meta>`` in the head, then the
+inline JS ``charset = '…'`` variable, then UTF-8. GBK and GB2312 are decoded as their superset
+gb18030 and Big5 as big5hkscs, so rare characters do not turn into mojibake. The choice is made for
+each response, never for a whole site: a GBK forum serves its touch pages and API in UTF-8.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+__all__ = ["decode_body", "detect_charset", "normalize_charset"]
+
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
+_JS_CHARSET = re.compile(rb"\bcharset\s*=\s*'([\w.:-]+)'")
+_SNIFF_BYTES = 8192
+
+_SUPERSETS = {
+    "gbk": "gb18030",
+    "gb2312": "gb18030",
+    "gb_2312-80": "gb18030",
+    "x-gbk": "gb18030",
+    "cp936": "gb18030",
+    "euc-cn": "gb18030",
+    "gb18030": "gb18030",
+    "big5": "big5hkscs",
+    "big5-hkscs": "big5hkscs",
+    "cp950": "big5hkscs",
+}
+
+
+def normalize_charset(name: str | None) -> str | None:
+    """The codec to decode ``name`` with (``gbk`` -> ``gb18030``); ``None`` when Python lacks it."""
+    if not name:
+        return None
+    key = name.strip().strip("\"'").lower()
+    if key in _SUPERSETS:
+        return _SUPERSETS[key]
+    try:
+        return codecs.lookup(key).name
+    except LookupError:
+        return None
+
+
+def detect_charset(body: bytes, content_type: str | None = None) -> str:
+    """The codec name for ``body``: header, then meta, then the inline JS var, then utf-8."""
+    if body.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    if content_type:
+        m = _HEADER_CHARSET.search(content_type)
+        found = normalize_charset(m.group(1)) if m else None
+        if found:
+            return found
+    head = body[:_SNIFF_BYTES]
+    for pattern in (_META_CHARSET, _JS_CHARSET):
+        m = pattern.search(head)
+        if m:
+            found = normalize_charset(m.group(1).decode("ascii", "replace"))
+            if found:
+                return found
+    return "utf-8"
+
+
+def decode_body(body: bytes, content_type: str | None = None) -> tuple[str, str]:
+    """Decode ``body``; returns ``(text, codec)``. Undecodable bytes become U+FFFD, never an error."""
+    codec = detect_charset(body, content_type)
+    text = body.decode(codec, "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text, codec

@@ -1,0 +1,114 @@
+"""The one error hierarchy of discuz-scraper.
+
+Every failure a caller can meet is a :class:`DiscuzError`. Each carries the URL it happened on and,
+where the forum said something, the forum's own message text (``site_message``) and its message key
+(``key``, e.g. ``thread_nonexistence``), so a caller can log or show what the site said.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AntiCrawlChallenge",
+    "DiscuzError",
+    "FetchError",
+    "LoginRequired",
+    "NotDiscuz",
+    "NotFound",
+    "ParseError",
+    "PermissionDenied",
+    "RateLimited",
+    "ServerError",
+    "SiteClosed",
+    "UnsupportedVersion",
+]
+
+
+class DiscuzError(Exception):
+    """Base class of every error raised by discuz-scraper.
+
+    ``retry_after`` (seconds) is set when the server said how long to wait (``Retry-After``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        site_message: str | None = None,
+        key: str | None = None,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+        self.url = url
+        self.site_message = site_message
+        self.key = key
+        self.status_code = status_code
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.site_message and self.site_message not in self.message:
+            parts.append(f"site said: {self.site_message}")
+        if self.url:
+            parts.append(f"url: {self.url}")
+        return " | ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, url={self.url!r})"
+
+
+class NotFound(DiscuzError):
+    """The thread, board, user or post does not exist (or is hidden from everyone)."""
+
+
+class PermissionDenied(DiscuzError):
+    """The site refuses this content to the current viewer (group, read level, password...)."""
+
+
+class LoginRequired(PermissionDenied):
+    """The content needs a logged-in member: pass cookies or log in."""
+
+
+class SiteClosed(DiscuzError):
+    """The forum is closed for maintenance (or banned this IP/user from the whole site)."""
+
+
+class AntiCrawlChallenge(DiscuzError):
+    """The site answered with an anti-collection or CC-defence page instead of content."""
+
+
+class RateLimited(DiscuzError):
+    """HTTP 429 (or an equivalent) outlasted the retries; ``retry_after`` is the server's wait."""
+
+
+class NotDiscuz(DiscuzError):
+    """The page is not a Discuz! page (or not the kind of page that was asked for)."""
+
+
+class ParseError(DiscuzError):
+    """The page is Discuz, but its markup does not hold what the parser needs."""
+
+
+class UnsupportedVersion(ParseError):
+    """The page comes from a Discuz version (or a template) this parser does not read."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        version: str | None = None,
+        url: str | None = None,
+        site_message: str | None = None,
+    ) -> None:
+        super().__init__(message, url=url, site_message=site_message)
+        self.version = version
+
+
+class FetchError(DiscuzError):
+    """The request failed: network error, bad status, oversized or off-site response."""
+
+
+class ServerError(FetchError):
+    """The server answered 5xx, e.g. Discuz's own "System Error" / "Database Error" pages."""

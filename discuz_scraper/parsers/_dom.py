@@ -1,0 +1,79 @@
+"""Small selectolax helpers shared by every HTML parser."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+__all__ = ["Node", "Tree", "absolute", "attr", "number", "parse_html", "text", "to_int"]
+
+Node = LexborNode
+Tree = LexborHTMLParser
+
+_SPACES = re.compile(r"[ \t\r\n\u00a0\u3000]+")
+_DIGITS = re.compile(r"-?\d[\d,]*")
+
+
+def parse_html(html: str | bytes | Tree) -> Tree:
+    """Parse ``html`` (already-decoded text preferred; bytes are read as UTF-8)."""
+    if isinstance(html, LexborHTMLParser):
+        return html
+    if isinstance(html, bytes):
+        html = html.decode("utf-8", "replace")
+    return LexborHTMLParser(html)
+
+
+def text(node: Node | None, *, deep: bool = True) -> str:
+    """The node's text with runs of white space (``&nbsp;`` and ideographic space too) folded."""
+    if node is None:
+        return ""
+    return _SPACES.sub(" ", node.text(deep=deep)).strip()
+
+
+def attr(node: Node | None, name: str) -> str | None:
+    """An attribute value stripped of white space; ``None`` when missing or empty."""
+    if node is None:
+        return None
+    value = node.attributes.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def to_int(value: str | None) -> int | None:
+    """The first integer in ``value`` (thousands commas allowed), else ``None``."""
+    if not value:
+        return None
+    m = _DIGITS.search(value)
+    if m is None:
+        return None
+    return int(m.group(0).replace(",", ""))
+
+
+def number(node: Node | None) -> int | None:
+    """A counter as Discuz prints it: ``dnumber()`` spans (``<span title="123456">12万</span>``)
+    are read from their exact ``title``; a shorthand without one is unknown (``None``), not guessed."""
+    if node is None:
+        return None
+    titled = node if node.attributes.get("title") else node.css_first("span[title]")
+    if titled is not None:
+        exact = to_int(titled.attributes.get("title"))
+        if exact is not None:
+            return exact
+    value = text(node)
+    if "万" in value or "亿" in value:
+        return None
+    return to_int(value)
+
+
+def absolute(base: str, url: str | None) -> str | None:
+    """``url`` resolved against the page's base; ``None`` for empty or ``javascript:`` links."""
+    if not url:
+        return None
+    url = url.strip()
+    if not url or url.startswith(("javascript:", "#")):
+        return None
+    return urljoin(base, url)

@@ -1,0 +1,232 @@
+"""Recognise any Discuz URL a user might paste, and build canonical ones.
+
+Pure string work, no network. Forms understood (see reference §14 and §15):
+
+- threads: ``forum.php?mod=viewthread&tid=T&page=P``, ``thread-T-P-L.html``, ``viewthread.php?tid=T`` (7.2),
+  ``forum.php?mod=redirect&tid=T&goto=lastpost``, printable view, ``archiver/?tid-T.html``,
+  ``archiver/tid-T.html``, the X3.5 new mobile ``m/?a=viewthread&tid=T``;
+- posts: ``forum.php?mod=redirect&goto=findpost&ptid=T&pid=P``;
+- boards: ``forum.php?mod=forumdisplay&fid=F&page=P``, ``forum-F-P.html`` (F may be an alias),
+  ``forumdisplay.php?fid=F`` (7.2), ``archiver/?fid-F.html``;
+- categories ``forum.php?gid=G``; users ``home.php?mod=space&uid=U``, ``space-uid-U.html``,
+  ``space.php?uid=U`` (7.2), by username; the index ``forum.php`` / the site root.
+
+Sites installed under a sub-path (``https://host/bbs/``) keep that path in ``base_url``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlencode, urljoin, urlsplit, urlunsplit
+
+from .errors import DiscuzError
+
+__all__ = [
+    "DiscuzURL",
+    "UrlKind",
+    "api_url",
+    "archiver_thread_url",
+    "board_url",
+    "findpost_url",
+    "index_url",
+    "normalize_base",
+    "parse_url",
+    "site_base",
+    "thread_url",
+    "user_url",
+]
+
+UrlKind = Literal["thread", "post", "board", "category", "user", "index", "other"]
+
+_REWRITE_RULES: tuple[tuple[re.Pattern[str], UrlKind], ...] = (
+    (re.compile(r"^thread-(?P<tid>\d+)-(?P<page>\d+)-(?P<prev>\d+)\.html$"), "thread"),
+    (re.compile(r"^forum-(?P<fid>\w+)-(?P<page>\d+)\.html$"), "board"),
+    (re.compile(r"^space-uid-(?P<uid>\d+)\.html$"), "user"),
+    (re.compile(r"^space-username-(?P<username>[^/]+)\.html$"), "user"),
+)
+_ARCHIVER_ITEM = re.compile(r"^(?P<what>tid|fid)-(?P<id>\d+)\.html$")
+# Files that live in the site root; the directory holding them is the site's base URL.
+_ROOT_SCRIPTS = frozenset(
+    {"forum.php", "index.php", "home.php", "member.php", "misc.php", "search.php", "portal.php",
+     "plugin.php", "group.php", "viewthread.php", "forumdisplay.php", "space.php", "redirect.php"}
+)
+_SUB_APPS = ("archiver/", "m/", "api/mobile/")
+
+
+@dataclass(frozen=True)
+class DiscuzURL:
+    """What a Discuz URL points at. Ids are ``None`` when the URL does not carry them."""
+
+    kind: UrlKind
+    base_url: str
+    url: str
+    tid: int | None = None
+    pid: int | None = None
+    fid: int | None = None
+    forum_alias: str | None = None
+    gid: int | None = None
+    uid: int | None = None
+    username: str | None = None
+    page: int | None = None
+    archiver: bool = False
+
+
+def normalize_base(url: str) -> str:
+    """Return the site root of ``url`` with a trailing slash (``https://`` added when missing)."""
+    url = url.strip()
+    if not url:
+        raise DiscuzError("empty site URL")
+    if "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DiscuzError(f"not an http(s) URL: {url!r}", url=url)
+    return site_base(url)
+
+
+def site_base(url: str) -> str:
+    """The site root of an absolute Discuz URL: the folder of its script, above ``archiver/`` etc."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if not path.endswith("/"):
+        path = path.rsplit("/", 1)[0] + "/"
+    for app in _SUB_APPS:
+        if path.endswith("/" + app):
+            path = path[: -len(app)]
+            break
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if value.isdigit() else None
+
+
+def parse_url(url: str) -> DiscuzURL:
+    """Recognise a Discuz URL. Unknown pages get ``kind="other"``; a non-URL raises DiscuzError."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DiscuzError(f"not an absolute http(s) URL: {url!r}", url=url)
+    base = site_base(url)
+    name = parts.path.rsplit("/", 1)[-1]
+    folder = parts.path[: len(parts.path) - len(name)]
+    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+
+    def make(kind: UrlKind, **ids: object) -> DiscuzURL:
+        return DiscuzURL(kind=kind, base_url=base, url=url, **ids)  # type: ignore[arg-type]
+
+    if folder.endswith("/archiver/"):
+        return _parse_archiver(url, base, name, parts.query, query)
+
+    for pattern, kind in _REWRITE_RULES:
+        m = pattern.match(name)
+        if m:
+            groups = m.groupdict()
+            if kind == "thread":
+                return make("thread", tid=int(groups["tid"]), page=int(groups["page"]))
+            if kind == "board":
+                fid_text = groups["fid"]
+                if fid_text.isdigit():
+                    return make("board", fid=int(fid_text), page=int(groups["page"]))
+                return make("board", forum_alias=fid_text, page=int(groups["page"]))
+            if "uid" in groups:
+                return make("user", uid=int(groups["uid"]))
+            return make("user", username=unquote(groups["username"]))
+
+    mod = query.get("mod", "")
+    page = _int(query.get("page"))
+    tid = _int(query.get("tid"))
+    if folder.endswith("/m/") and query.get("a") == "viewthread" and tid is not None:
+        return make("thread", tid=tid, page=page)
+    if name in ("forum.php", "") or name == "index.php":
+        if mod == "viewthread" and tid is not None:
+            return make("thread", tid=tid, page=page)
+        if mod == "redirect":
+            if query.get("goto") == "findpost":
+                return make("post", tid=_int(query.get("ptid")), pid=_int(query.get("pid")))
+            if tid is not None:
+                return make("thread", tid=tid)
+        if mod == "forumdisplay":
+            fid_text = query.get("fid", "")
+            if fid_text.isdigit():
+                return make("board", fid=int(fid_text), page=page)
+            if fid_text:
+                return make("board", forum_alias=fid_text, page=page)
+        if not mod and _int(query.get("gid")) is not None:
+            return make("category", gid=_int(query.get("gid")))
+        if not mod and not query:
+            return make("index")
+    if name == "viewthread.php" and tid is not None:
+        return make("thread", tid=tid, page=page)
+    if name == "redirect.php":
+        if query.get("goto") == "findpost":
+            return make("post", tid=_int(query.get("ptid")), pid=_int(query.get("pid")))
+        if tid is not None:
+            return make("thread", tid=tid)
+    if name == "forumdisplay.php" and _int(query.get("fid")) is not None:
+        return make("board", fid=_int(query.get("fid")), page=page)
+    if (name == "home.php" and mod == "space") or name == "space.php":
+        if _int(query.get("uid")) is not None:
+            return make("user", uid=_int(query.get("uid")))
+        if query.get("username"):
+            return make("user", username=query["username"])
+    return make("other")
+
+
+def _parse_archiver(url: str, base: str, name: str, raw_query: str, query: dict[str, str]) -> DiscuzURL:
+    # archiver/?tid-5.html&page=2 puts the item in the query's first key; archiver/tid-5.html in the path.
+    item = name or raw_query.split("&", 1)[0]
+    page = _int(query.get("page"))
+    m = _ARCHIVER_ITEM.match(item)
+    if m is None and query.get("action") in ("tid", "fid"):
+        m = _ARCHIVER_ITEM.match(f"{query['action']}-{query.get('value', '')}.html")
+    if m is None:
+        return DiscuzURL(kind="index", base_url=base, url=url, archiver=True)
+    ident = int(m.group("id"))
+    if m.group("what") == "tid":
+        return DiscuzURL(kind="thread", base_url=base, url=url, tid=ident, page=page, archiver=True)
+    return DiscuzURL(kind="board", base_url=base, url=url, fid=ident, page=page, archiver=True)
+
+
+def _with_query(base: str, script: str, params: dict[str, object]) -> str:
+    return urljoin(base, script) + "?" + urlencode({k: v for k, v in params.items() if v is not None})
+
+
+def thread_url(base: str, tid: int, page: int = 1, *, legacy: bool = False) -> str:
+    """Canonical viewthread URL (``viewthread.php`` for Discuz 7.2 sites when ``legacy``)."""
+    if legacy:
+        return _with_query(base, "viewthread.php", {"tid": tid, "page": page})
+    return _with_query(base, "forum.php", {"mod": "viewthread", "tid": tid, "page": page})
+
+
+def board_url(base: str, fid: int | str, page: int = 1, *, legacy: bool = False) -> str:
+    if legacy:
+        return _with_query(base, "forumdisplay.php", {"fid": fid, "page": page})
+    return _with_query(base, "forum.php", {"mod": "forumdisplay", "fid": fid, "page": page})
+
+
+def user_url(base: str, uid: int, *, profile: bool = True) -> str:
+    return _with_query(base, "home.php", {"mod": "space", "uid": uid, "do": "profile" if profile else None})
+
+
+def findpost_url(base: str, tid: int, pid: int) -> str:
+    return _with_query(base, "forum.php", {"mod": "redirect", "goto": "findpost", "ptid": tid, "pid": pid})
+
+
+def index_url(base: str) -> str:
+    return urljoin(base, "forum.php")
+
+
+def archiver_thread_url(base: str, tid: int, page: int = 1) -> str:
+    url = urljoin(base, f"archiver/?tid-{tid}.html")
+    return url if page == 1 else f"{url}&page={page}"
+
+
+def api_url(base: str, module: str, **params: object) -> str:
+    """Mobile API URL: ``api/mobile/index.php?version=4&module=…`` plus ``params``."""
+    return _with_query(base, "api/mobile/index.php", {"version": 4, "module": module, **params})
