@@ -16,6 +16,8 @@ __all__ = ["decode_body", "detect_charset", "normalize_charset"]
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
 _JS_CHARSET = re.compile(rb"\bcharset\s*=\s*'([\w.:-]+)'")
+# inajax answers are XML: <?xml version="1.0" encoding="gbk"?><root><![CDATA[...]]></root>
+_XML_ENCODING = re.compile(rb"^<\?xml[^>]+encoding\s*=\s*[\"']([\w.:-]+)")
 _SNIFF_BYTES = 8192
 
 _SUPERSETS = {
@@ -46,7 +48,7 @@ def normalize_charset(name: str | None) -> str | None:
 
 
 def detect_charset(body: bytes, content_type: str | None = None) -> str:
-    """The codec name for ``body``: header, then meta, then the inline JS var, then utf-8."""
+    """The codec name for ``body``: BOM, header, then XML prolog / meta / inline JS var, then utf-8."""
     if body.startswith(codecs.BOM_UTF8):
         return "utf-8"
     if content_type:
@@ -55,7 +57,7 @@ def detect_charset(body: bytes, content_type: str | None = None) -> str:
         if found:
             return found
     head = body[:_SNIFF_BYTES]
-    for pattern in (_META_CHARSET, _JS_CHARSET):
+    for pattern in (_XML_ENCODING, _META_CHARSET, _JS_CHARSET):
         m = pattern.search(head)
         if m:
             found = normalize_charset(m.group(1).decode("ascii", "replace"))

@@ -7,8 +7,11 @@ where the forum said something, the forum's own message text (``site_message``) 
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "AntiCrawlChallenge",
+    "ConfigError",
     "DiscuzError",
     "FetchError",
     "LoginRequired",
@@ -20,6 +23,7 @@ __all__ = [
     "ServerError",
     "SiteClosed",
     "UnsupportedVersion",
+    "redact_url",
 ]
 
 
@@ -51,12 +55,30 @@ class DiscuzError(Exception):
         parts = [self.message]
         if self.site_message and self.site_message not in self.message:
             parts.append(f"site said: {self.site_message}")
+        if self.key:
+            parts.append(f"key: {self.key}")
+        if self.status_code is not None:
+            parts.append(f"HTTP {self.status_code}")
         if self.url:
-            parts.append(f"url: {self.url}")
+            parts.append(f"url: {redact_url(self.url)}")
         return " | ".join(parts)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, url={self.url!r})"
+        url = redact_url(self.url) if self.url else None
+        return f"{type(self).__name__}({self.message!r}, url={url!r}, key={self.key!r})"
+
+
+# Query parameters that carry a session or a form token: errors end up in logs and tracebacks,
+# so their values are masked there (``.url`` itself stays exact for the caller).
+_SECRET_PARAM = re.compile(
+    r"([?&](?:formhash|sid|auth|saltkey|password|pw|secanswer|seccodeverify|seccodehash|token)=)[^&#]*",
+    re.I,
+)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the values of session and form-token parameters replaced by ``***``."""
+    return _SECRET_PARAM.sub(r"\1***", url)
 
 
 class NotFound(DiscuzError):
@@ -112,3 +134,7 @@ class FetchError(DiscuzError):
 
 class ServerError(FetchError):
     """The server answered 5xx, e.g. Discuz's own "System Error" / "Database Error" pages."""
+
+
+class ConfigError(DiscuzError, ValueError):
+    """A setting passed to discuz-scraper is out of range or malformed (e.g. ``FetchConfig(rate=0)``)."""

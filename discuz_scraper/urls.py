@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
+from .charset import normalize_charset
 from .errors import DiscuzError
 
 __all__ = [
@@ -43,6 +44,7 @@ UrlKind = Literal["thread", "post", "board", "category", "user", "index", "other
 _REWRITE_RULES: tuple[tuple[re.Pattern[str], UrlKind], ...] = (
     (re.compile(r"^thread-(?P<tid>\d+)-(?P<page>\d+)-(?P<prev>\d+)\.html$"), "thread"),
     (re.compile(r"^forum-(?P<fid>\w+)-(?P<page>\d+)\.html$"), "board"),
+    (re.compile(r"^group-(?P<fid>\d+)-(?P<page>\d+)\.html$"), "board"),
     (re.compile(r"^space-uid-(?P<uid>\d+)\.html$"), "user"),
     (re.compile(r"^space-username-(?P<username>[^/]+)\.html$"), "user"),
 )
@@ -90,6 +92,10 @@ def site_base(url: str) -> str:
     """The site root of an absolute Discuz URL: the folder of its script, above ``archiver/`` etc."""
     parts = urlsplit(url)
     path = parts.path or "/"
+    last = path.rsplit("/", 1)[-1]
+    # "https://host/bbs" names the folder; "https://host/bbs/forum.php" names a script in it.
+    if last and "." not in last:
+        path += "/"
     if not path.endswith("/"):
         path = path.rsplit("/", 1)[0] + "/"
     for app in _SUB_APPS:
@@ -106,8 +112,13 @@ def _int(value: str | None) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def parse_url(url: str) -> DiscuzURL:
-    """Recognise a Discuz URL. Unknown pages get ``kind="other"``; a non-URL raises DiscuzError."""
+def parse_url(url: str, *, charset: str = "utf-8") -> DiscuzURL:
+    """Recognise a Discuz URL. Unknown pages get ``kind="other"``; a non-URL raises DiscuzError.
+
+    ``charset`` is the site's: usernames in URLs are percent-encoded bytes of it (``%D5%C5`` on GBK).
+    """
+    if not isinstance(url, str):
+        raise DiscuzError(f"a URL must be a string, not {type(url).__name__}")
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -115,7 +126,8 @@ def parse_url(url: str) -> DiscuzURL:
     base = site_base(url)
     name = parts.path.rsplit("/", 1)[-1]
     folder = parts.path[: len(parts.path) - len(name)]
-    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    codec = normalize_charset(charset) or "utf-8"
+    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True, encoding=codec).items()}
 
     def make(kind: UrlKind, **ids: object) -> DiscuzURL:
         return DiscuzURL(kind=kind, base_url=base, url=url, **ids)  # type: ignore[arg-type]
@@ -136,7 +148,7 @@ def parse_url(url: str) -> DiscuzURL:
                 return make("board", forum_alias=fid_text, page=int(groups["page"]))
             if "uid" in groups:
                 return make("user", uid=int(groups["uid"]))
-            return make("user", username=unquote(groups["username"]))
+            return make("user", username=unquote(groups["username"], encoding=codec))
 
     mod = query.get("mod", "")
     page = _int(query.get("page"))
@@ -151,7 +163,7 @@ def parse_url(url: str) -> DiscuzURL:
                 return make("post", tid=_int(query.get("ptid")), pid=_int(query.get("pid")))
             if tid is not None:
                 return make("thread", tid=tid)
-        if mod == "forumdisplay":
+        if mod in ("forumdisplay", "group"):
             fid_text = query.get("fid", "")
             if fid_text.isdigit():
                 return make("board", fid=int(fid_text), page=page)
@@ -194,36 +206,67 @@ def _parse_archiver(url: str, base: str, name: str, raw_query: str, query: dict[
 
 
 def _with_query(base: str, script: str, params: dict[str, object]) -> str:
-    return urljoin(base, script) + "?" + urlencode({k: v for k, v in params.items() if v is not None})
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return urljoin(_checked_base(base), script) + "?" + query
+
+
+def _checked_base(base: str) -> str:
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DiscuzError(f"the site base must be an absolute http(s) URL: {base!r}", url=base)
+    return base if base.endswith("/") else site_base(base)
+
+
+def _positive(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DiscuzError(f"{name} must be a positive integer, got {value!r}")
+    return value
 
 
 def thread_url(base: str, tid: int, page: int = 1, *, legacy: bool = False) -> str:
     """Canonical viewthread URL (``viewthread.php`` for Discuz 7.2 sites when ``legacy``)."""
+    _positive("tid", tid)
+    _positive("page", page)
     if legacy:
         return _with_query(base, "viewthread.php", {"tid": tid, "page": page})
     return _with_query(base, "forum.php", {"mod": "viewthread", "tid": tid, "page": page})
 
 
 def board_url(base: str, fid: int | str, page: int = 1, *, legacy: bool = False) -> str:
+    """Canonical forumdisplay URL; ``fid`` may be a board alias (``forumdisplay.php`` when ``legacy``)."""
+    if not isinstance(fid, str):
+        _positive("fid", fid)
+    elif not fid.isidentifier() and not fid.isalnum():
+        raise DiscuzError(f"not a board id or alias: {fid!r}")
+    _positive("page", page)
     if legacy:
         return _with_query(base, "forumdisplay.php", {"fid": fid, "page": page})
     return _with_query(base, "forum.php", {"mod": "forumdisplay", "fid": fid, "page": page})
 
 
 def user_url(base: str, uid: int, *, profile: bool = True) -> str:
+    """A member's space (``do=profile``: the profile page, which guests can often read)."""
+    _positive("uid", uid)
     return _with_query(base, "home.php", {"mod": "space", "uid": uid, "do": "profile" if profile else None})
 
 
 def findpost_url(base: str, tid: int, pid: int) -> str:
+    """The redirect to the page holding post ``pid`` of thread ``tid`` (anchor ``#pidPID``)."""
+    _positive("tid", tid)
+    _positive("pid", pid)
     return _with_query(base, "forum.php", {"mod": "redirect", "goto": "findpost", "ptid": tid, "pid": pid})
 
 
 def index_url(base: str) -> str:
-    return urljoin(base, "forum.php")
+    """The forum index (``forum.php``)."""
+    return urljoin(_checked_base(base), "forum.php")
 
 
 def archiver_thread_url(base: str, tid: int, page: int = 1) -> str:
-    url = urljoin(base, f"archiver/?tid-{tid}.html")
+    """A thread in the archiver (``archiver/?tid-T.html``, ``&page=P`` after page 1)."""
+    _positive("tid", tid)
+    _positive("page", page)
+    url = urljoin(_checked_base(base), f"archiver/?tid-{tid}.html")
     return url if page == 1 else f"{url}&page={page}"
 
 

@@ -101,7 +101,11 @@ def parse_relative(value: str, now: datetime) -> datetime | None:
     if m:
         days = 1 if m["day"] == "昨天" else 2
         day = (now - timedelta(days=days)).date()
-        return datetime(day.year, day.month, day.day, _hour(m["H"], m["ampm"]), int(m["M"]), tzinfo=now.tzinfo)
+        hour = _hour(m["H"], m["ampm"])
+        try:
+            return datetime(day.year, day.month, day.day, hour, int(m["M"]), tzinfo=now.tzinfo)
+        except ValueError:
+            return None
     m = _REL_AGO.search(value)
     if m:
         if m["n"] == "半":

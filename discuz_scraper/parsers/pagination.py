@@ -21,9 +21,20 @@ class Pagination:
     present: bool
 
 
+def _in_comments(node: Node) -> bool:
+    # A post's comment box (点评, div.cm#comment_PID) has its own pager; it must not be taken for
+    # the page's pager on a thread that has a single page.
+    parent = node.parent
+    while parent is not None:
+        if (parent.attributes.get("id") or "").startswith("comment_"):
+            return True
+        parent = parent.parent
+    return False
+
+
 def parse_pagination(root: Tree | Node) -> Pagination:
     """Read the first pager under ``root``. No pager means a single page (reference §6)."""
-    pager = root.css_first("div.pg") or root.css_first("div.pages")
+    pager = next((p for p in root.css("div.pg, div.pages") if not _in_comments(p)), None)
     if pager is None:
         return Pagination(current=1, total=1, present=False)
     current = to_int(text(pager.css_first("strong")))

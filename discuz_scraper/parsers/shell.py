@@ -1,14 +1,15 @@
 """The page shell (head, inline script, footer) and page classification.
 
 Every parser starts here: :func:`check_page` decides whether a response is a normal Discuz page,
-and raises the matching typed error when it is a showmessage notice, a login wall, an
-anti-collection script, a Discuz system error, or not a Discuz page at all. :func:`parse_shell`
-reads what every desktop page says about its site: version, charset, ``<base href>``, timezone,
-``discuz_uid``, ``cookiepre``, ``formhash``.
+and raises the matching typed error when it is a showmessage notice, a login wall, a board
+password form, an anti-collection script, a CC-defence page, a Discuz system error, or not a
+Discuz page at all. :func:`parse_shell` reads what every desktop page says about its site:
+version, charset, ``<base href>``, timezone, ``discuz_uid``, ``cookiepre``, ``formhash``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,32 +17,36 @@ from ..charset import decode_body
 from ..errors import (
     AntiCrawlChallenge,
     DiscuzError,
+    FetchError,
     LoginRequired,
     NotDiscuz,
     NotFound,
     PermissionDenied,
+    RateLimited,
     ServerError,
     SiteClosed,
 )
 from ..models import PageShell
-from ..urls import site_base
-from ._dom import Tree, attr, parse_html, text
+from ..urls import parse_url, site_base
+from ._dom import Node, Tree, attr, parse_html, text
 from .dates import parse_footer_offset
 
-__all__ = ["check_page", "decode_page", "is_login_url", "parse_shell"]
+__all__ = ["check_page", "decode_page", "is_login_url", "message_error", "parse_shell"]
 
 _INLINE_VAR = re.compile(
-    r"\b(discuz_uid|cookiepre|cookiedomain|cookiepath|charset|STYLEID|STATICURL|IMGDIR|VERHASH|SITEURL)"
-    r"\s*=\s*(?:'([^']*)'|(\d+))"
+    r"\b(discuz_uid|cookiepre|cookiedomain|cookiepath|charset|STYLEID|STATICURL|IMGDIR|VERHASH|SITEURL"
+    r"|JSPATH|CSSPATH)\s*=\s*(?:'([^']*)'|(\d+))"
 )
 _GENERATOR_VERSION = re.compile(r"Discuz!\s*(\S+)")
 _TITLE_SUFFIX = re.compile(r"\s*-?\s*Powered by Discuz!.*$", re.S)
+_FOOTER_VERSION = "#frt em, #footer .copyright em, #copyright em"
+_FOOTER_TIME = "#flk p, #ft p, #footlinks p, #footer p"
 
 
-def decode_page(html: str | bytes) -> str:
-    """Text of a page given as text or as raw bytes (charset sniffed from meta / JS var)."""
+def decode_page(html: str | bytes, content_type: str | None = None) -> str:
+    """Text of a page given as text or as raw bytes (charset from ``content_type``, meta or JS var)."""
     if isinstance(html, bytes):
-        return decode_body(html)[0]
+        return decode_body(html, content_type)[0]
     return html
 
 
@@ -57,8 +62,35 @@ def _inline_vars(tree: Tree) -> dict[str, str]:
     return found
 
 
+def _declared_charset(tree: Tree, variables: dict[str, str]) -> str | None:
+    if variables.get("charset"):
+        return variables["charset"]
+    meta = attr(tree.css_first("meta[charset]"), "charset")
+    if meta:
+        return meta
+    http_equiv = attr(tree.css_first('meta[http-equiv="Content-Type" i]'), "content")
+    if http_equiv and "charset=" in http_equiv.lower():
+        return http_equiv.lower().split("charset=", 1)[1].strip()
+    return None
+
+
+def _formhash(tree: Tree) -> str | None:
+    value = attr(tree.css_first('input[name="formhash"]'), "value")
+    if value is not None:
+        return value
+    logout = tree.css_first('a[href*="action=logout"]')
+    if logout is None:
+        return None
+    return parse_qs(urlsplit(logout.attributes.get("href") or "").query).get("formhash", [None])[0]
+
+
 def parse_shell(tree: Tree, url: str) -> PageShell:
-    """Read the site facts every desktop Discuz page carries. Never raises on missing parts."""
+    """Read the site facts every desktop Discuz page carries. Never raises on missing parts.
+
+    ``evidence`` lists the Discuz markers seen: ``generator``, ``title`` (``Powered by Discuz!``),
+    ``footer`` (the version in the footer) and ``inline_vars`` (``discuz_uid``/``cookiepre``).
+    Cookie names are the other strong marker but are not visible in HTML.
+    """
     evidence: list[str] = []
     generator = attr(tree.css_first('meta[name="generator"]'), "content")
     version: str | None = None
@@ -66,15 +98,14 @@ def parse_shell(tree: Tree, url: str) -> PageShell:
         evidence.append("generator")
         m = _GENERATOR_VERSION.search(generator)
         version = m.group(1) if m else None
-    title_node = tree.css_first("title")
-    title = text(title_node) or None
+    title = text(tree.css_first("title")) or None
     site_name: str | None = None
     if title and "Powered by Discuz!" in title:
         evidence.append("title")
         # "SUBJECT - 第2页 - FORUM - BBNAME - Powered by Discuz!": the site name is the last part.
         parts = [p.strip() for p in _TITLE_SUFFIX.sub("", title).split(" - ") if p.strip()]
         site_name = parts[-1] if parts else None
-    footer_version = text(tree.css_first("#frt em")) or None
+    footer_version = text(tree.css_first(_FOOTER_VERSION)) or None
     if footer_version:
         evidence.append("footer")
         version = version or footer_version
@@ -88,29 +119,14 @@ def parse_shell(tree: Tree, url: str) -> PageShell:
     if not base_url.endswith("/"):
         base_url = base_url.rsplit("/", 1)[0] + "/"
 
-    charset = variables.get("charset")
-    meta = tree.css_first("meta[charset]")
-    if meta is not None:
-        charset = charset or attr(meta, "charset")
-    else:
-        http_equiv = attr(tree.css_first('meta[http-equiv="Content-Type" i]'), "content")
-        if http_equiv and "charset=" in http_equiv.lower():
-            charset = charset or http_equiv.lower().split("charset=", 1)[1].strip()
-
     offset: int | None = None
-    for node in tree.css("#flk p, #ft p, #ft"):
+    for node in tree.css(_FOOTER_TIME):
         offset = parse_footer_offset(text(node))
         if offset is not None:
             break
 
     uid_text = variables.get("discuz_uid")
-    formhash = attr(tree.css_first('input[name="formhash"]'), "value")
-    if formhash is None:
-        logout = tree.css_first('a[href*="action=logout"]')
-        if logout is not None:
-            formhash = parse_qs(urlsplit(logout.attributes.get("href") or "").query).get("formhash", [None])[0]
-    logged_in_name = text(tree.css_first("#um .vwmy a")) or None
-
+    charset = _declared_charset(tree, variables)
     return PageShell(
         url=url,
         base_url=base_url,
@@ -122,14 +138,14 @@ def parse_shell(tree: Tree, url: str) -> PageShell:
         utc_offset_minutes=offset,
         discuz_uid=int(uid_text) if uid_text and uid_text.isdigit() else None,
         cookie_prefix=variables.get("cookiepre") or None,
-        formhash=formhash,
-        logged_in_name=logged_in_name,
+        formhash=_formhash(tree),
+        logged_in_name=text(tree.css_first("#um .vwmy a")) or None,
         evidence=evidence,
     )
 
 
 def is_login_url(url: str) -> bool:
-    """True for ``member.php?mod=logging&action=login`` (where guest-forbidden sites redirect)."""
+    """True for ``member.php?mod=logging&action=login`` (7.2: ``logging.php?action=login``)."""
     parts = urlsplit(url)
     if not parts.path.endswith(("member.php", "logging.php")):
         return False
@@ -137,45 +153,255 @@ def is_login_url(url: str) -> bool:
     return query.get("action", [""])[0] == "login"
 
 
-# Message texts (zh_CN defaults, lang_message.php) mapped to the error they mean. Matched as
-# substrings, in order; sites may edit them, so the messagetext class is the fallback.
+# Message texts (zh_CN defaults of lang_message.php; 7.2 variants end in "，请返回。") mapped to
+# the error they mean. Matched as substrings, first hit wins, so the more specific needle of two
+# overlapping messages comes first. Sites may edit them: the markup decides the fallback.
 _MESSAGES: tuple[tuple[str, type[DiscuzError], str], ...] = (
     ("指定的主题不存在", NotFound, "thread_nonexistence"),
+    ("指定的帖子不存在", NotFound, "post_check"),
     ("指定的版块不存在", NotFound, "forum_nonexistence"),
     ("指定的用户空间不存在", NotFound, "space_does_not_exist"),
-    ("该用户已被删除", NotFound, "space_deleted"),
-    ("尚未登录", LoginRequired, "viewperm_login_nopermission"),
-    ("需要先登录", LoginRequired, "to_login"),
-    ("需要登录后才能", LoginRequired, "login_required"),
+    ("指定的用户不存在或被冻结", NotFound, "member_nonexistence"),
+    ("您尚未登录，没有权限访问该版块", LoginRequired, "viewperm_login_nopermission"),
+    ("您尚未登录，无法进行此操作", LoginRequired, "not_loggedin"),
+    ("您需要先登录才能继续本操作", LoginRequired, "to_login"),
+    ("您需要登录后才能查看", LoginRequired, "home_no_privilege"),
+    ("请先登录后才能继续浏览", LoginRequired, "login_before_enter_home"),
+    ("游客没有权限进行此操作", LoginRequired, "no_privilege_guest"),
     ("本站点暂时关闭", SiteClosed, "board_closed"),
     ("IP 地址不在允许范围内", SiteClosed, "user_banned"),
-    ("账号被禁用", SiteClosed, "user_banned"),
-    ("阅读权限高于", PermissionDenied, "thread_nopermission"),
-    ("没有权限访问该版块", PermissionDenied, "viewperm_none"),
-    ("升级您所在的用户组", PermissionDenied, "viewperm_upgrade"),
-    ("无法进行此操作", PermissionDenied, "group_nopermission"),
-    ("没有权限进行此操作", PermissionDenied, "forum_access_view_disallow"),
-    ("特定用户组可以访问", PermissionDenied, "forum_nopermission"),
+    ("您的账号被禁用，暂无法访问本站点", SiteClosed, "user_banned_has_expiry"),
+    ("本帖要求阅读权限高于", PermissionDenied, "thread_nopermission"),
+    ("您没有权限访问该版块", PermissionDenied, "viewperm_none"),
+    ("升级您所在的用户组后才能访问该版块", PermissionDenied, "viewperm_upgrade"),
+    (")无法进行此操作", PermissionDenied, "group_nopermission"),
+    ("在本版没有权限进行此操作", PermissionDenied, "forum_access_view_disallow"),
+    ("本版块只有特定用户组可以访问", PermissionDenied, "forum_nopermission"),
+    ("本版块只有特定用户可以访问", PermissionDenied, "forum_permforum_disallow"),
     ("本版块需要密码", PermissionDenied, "forum_passwd"),
-    ("无权进行当前操作", PermissionDenied, "no_permission"),
-    ("秒内只能进行一次搜索", PermissionDenied, "search_ctrl"),
+    ("秒内只能进行一次搜索", RateLimited, "search_ctrl"),
+    ("每分钟系统最多响应搜索请求", RateLimited, "search_toomany"),
+    ("不能进行此操作或访问此页面", PermissionDenied, "period_nopermission"),
 )
-_ANTITHEFT_MARKERS = ("function getName()", "getName.caller")
-_SYSTEM_ERROR_TITLES = ("System Error", "Database Error")
+# Not a core string (absent from X3.4/X3.5 language files) but printed by modified sites.
+_NO_PERMISSION_VARIANT = "您无权进行当前操作"
+_SEARCH_WAIT = re.compile(r"(\d+)\s*秒内只能进行一次搜索")
+# discuz_error.php shows lang_error.php texts; the key is not in the page, so map the common ones.
+_SYSTEM_ERRORS: tuple[tuple[str, str], ...] = (
+    ("含有非法字符，已经被系统拒绝", "request_tainting"),
+    ("Too many connections", "db_connect"),
+)
+# misc_security.php CC defence: page <title> (the subject) -> config bit.
+_CC_SUBJECTS: tuple[tuple[str, str], ...] = (
+    ("频繁刷新限制", "attackevasive_1"),
+    ("代理服务器访问限制", "attackevasive_2"),
+    ("页面重载开启", "attackevasive_4"),
+)
+_ANTITHEFT_MARKERS = ("getName.caller", "function getName()")
+_ANTITHEFT_MAX_CHARS = 16_384
 
 
-def _raise_showmessage(message: str, css_class: str, url: str, status: int) -> None:
+def _search_wait(message: str) -> float | None:
+    m = _SEARCH_WAIT.search(message)
+    return float(m.group(1)) if m else None
+
+
+def message_error(
+    message: str,
+    url: str,
+    *,
+    status: int = 200,
+    css_class: str = "",
+    login_box: bool = False,
+) -> DiscuzError:
+    """The error a showmessage notice stands for (returned, not raised).
+
+    ``message`` is the site's text, ``css_class`` the ``#messagetext`` class (``alert_error``,
+    ``alert_info``, ``alert_right``) and ``login_box`` whether the page offers ``#messagelogin``.
+    Known texts map to their ``lang_message.php`` key; unknown texts fall back on the markup.
+    """
     for needle, error, key in _MESSAGES:
         if needle in message:
-            raise error(message, url=url, site_message=message, key=key, status_code=status)
-    if "alert_info" in css_class and ("登录" in message or "login" in message.lower()):
-        raise LoginRequired(message, url=url, site_message=message, key="to_login", status_code=status)
+            retry_after = _search_wait(message) if key == "search_ctrl" else None
+            if key == "search_toomany":
+                retry_after = 60.0
+            return error(message, url=url, site_message=message, key=key, status_code=status,
+                         retry_after=retry_after)
+    if _NO_PERMISSION_VARIANT in message:
+        return PermissionDenied(message, url=url, site_message=message, status_code=status)
     if "alert_right" in css_class:
-        raise NotDiscuz(
-            "expected content, got a success notice", url=url, site_message=message, status_code=status
+        return NotDiscuz("expected content, got a success notice", url=url, site_message=message,
+                         status_code=status)
+    if login_box and _is_site_entry(url):
+        # Only two showmessage calls put a login box on the forum index: the closed-site notice
+        # (its text replaced by the admin's closedreason) and none other in core; boards and
+        # threads get custom per-board refusals the same way, so the URL tells them apart.
+        return SiteClosed(message or "the site is closed", url=url, site_message=message,
+                          key="board_closed", status_code=status)
+    return PermissionDenied(message or "the site refused the request", url=url, site_message=message,
+                            status_code=status)
+
+
+def _is_site_entry(url: str) -> bool:
+    try:
+        return parse_url(url).kind in ("index", "category")
+    except DiscuzError:
+        return False
+
+
+def _message_text(node: Node) -> str:
+    # The site's text is the first <p>: some messages embed "</p></div><div>" and every notice
+    # ends with a history.back() <script> whose source must not leak into the text.
+    first_p = node.css_first("p")
+    if first_p is not None and text(first_p):
+        return text(first_p)
+    pieces = [child.text_content or "" if child.tag == "-text" else text(child)
+              for child in node.iter(include_text=True) if child.tag != "script"]
+    return " ".join(p.strip() for p in pieces if p.strip())
+
+
+def _inside(node: Node, selector_ids: tuple[str, ...]) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.attributes.get("id") in selector_ids:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _showmessage_error(tree: Tree, url: str, status: int) -> DiscuzError | None:
+    node = tree.css_first("#messagetext")
+    if node is not None and not _inside(node, ("postlist", "threadlist")):
+        return message_error(
+            _message_text(node),
+            url,
+            status=status,
+            css_class=node.attributes.get("class") or "",
+            login_box=tree.css_first("#messagelogin") is not None,
         )
-    raise PermissionDenied(message or "the site refused the request", url=url, site_message=message,
-                           status_code=status)
+    # Discuz 7.2: showmessage.htm is a "box message" block under the #nav breadcrumb.
+    old = tree.css_first("div.box.message")
+    if old is not None and not _inside(old, ("postlist", "threadlist")):
+        login_form = old.css_first('form[action*="logging.php"]') is not None
+        return message_error(_message_text(old), url, status=status, login_box=login_form)
+    return None
+
+
+def _forum_password_error(tree: Tree, url: str, status: int) -> DiscuzError | None:
+    # tpl forum/forumdisplay_passwd.htm: a normal page whose only content is the password form.
+    form = tree.css_first('form[action*="action=pwverify"]')
+    if form is None or form.css_first('input[name="pw"]') is None:
+        return None
+    box = tree.css_first("div.nfl h3") or form
+    message = text(box)
+    return PermissionDenied(message, url=url, site_message=message, key="forum_passwd", status_code=status)
+
+
+def _login_page_error(tree: Tree, url: str, status: int) -> DiscuzError | None:
+    body = tree.body
+    if body is None or "pg_logging" not in (body.attributes.get("class") or "").split():
+        return None
+    if tree.css_first('#ct input[name="password"]') is None:
+        return None
+    return LoginRequired("the site answered with its login form", url=url, status_code=status)
+
+
+def _antitheft_error(stripped: str, url: str, status: int) -> DiscuzError | None:
+    # The challenge is a bare <script> (~2.5 KB) with no document around it; a normal page that
+    # quotes the same JavaScript inside a post has <html> and is far larger.
+    if len(stripped) > _ANTITHEFT_MAX_CHARS or not stripped.lower().startswith("<script"):
+        return None
+    lowered = stripped.lower()
+    if "<html" in lowered or "<body" in lowered:
+        return None
+    if not any(marker in stripped for marker in _ANTITHEFT_MARKERS):
+        return None
+    return AntiCrawlChallenge(
+        "the site's anti-collection script stands in for the thread (a _dsign redirect)",
+        url=url,
+        key="antitheft",
+        status_code=status,
+    )
+
+
+def _cc_defence_error(tree: Tree, url: str, status: int) -> DiscuzError | None:
+    # misc_security.php prints bare pages: no generator, no shell; a subject in <title> and <b>.
+    if tree.css_first('meta[name="generator"]') is not None:
+        return None
+    title = text(tree.css_first("title"))
+    body_text = text(tree.body) if tree.body is not None else ""
+    key: str | None = None
+    if tree.css_first('input[name="secqsubmit"]') is not None:
+        key = "attackevasive_8"
+    else:
+        for subject, bit in _CC_SUBJECTS:
+            if subject in title:
+                key = bit
+                break
+    if key is None:
+        scripts = " ".join(s.text(deep=True) for s in tree.css("script"))
+        if 'setTimeout("reload()", 1001)' not in scripts:
+            return None
+    return AntiCrawlChallenge(
+        "the site's CC defence answered instead of the page; keep cookies and retry after >= 1 s",
+        url=url,
+        site_message=body_text or title or None,
+        key=key,
+        status_code=status,
+    )
+
+
+def _system_error(tree: Tree, url: str, status: int, retry_after: float | None) -> DiscuzError | None:
+    heading = text(tree.css_first("#container h1"))
+    if not heading.startswith("Discuz!") or not heading.endswith("Error"):
+        return None
+    info = tree.css_first("#container div.info")
+    message: str | None = None
+    if info is not None:
+        sql = info.css_first("div.sql")
+        message = text(info)
+        if sql is not None:
+            message = message.replace(text(sql), "").strip()
+    key = next((k for needle, k in _SYSTEM_ERRORS if message and needle in message), None)
+    return ServerError(heading, url=url, site_message=message or None, key=key,
+                       status_code=status, retry_after=retry_after)
+
+
+def _fragment_error(stripped: str, url: str, status: int) -> DiscuzError | None:
+    """``&ajaxdata=json`` and ``inajax=1`` answers: never a page, usually a showmessage."""
+    if stripped.startswith("{"):
+        try:
+            payload = json.loads(stripped)
+        except ValueError as exc:
+            raise NotDiscuz("a JSON body that is not valid JSON", url=url, status_code=status) from exc
+        if isinstance(payload, dict) and isinstance(payload.get("message"), str):
+            return message_error(text(parse_html(payload["message"]).body), url, status=status)
+        raise NotDiscuz("a JSON answer, not a Discuz page", url=url, status_code=status)
+    if stripped.startswith("<?xml") or stripped.startswith("<root>"):
+        m = re.search(r"<!\[CDATA\[(.*)\]\]>", stripped, re.S)
+        fragment = parse_html(m.group(1) if m else "")
+        cc = fragment.css_first('[id^="attackevasive_"]')
+        if cc is not None:
+            return AntiCrawlChallenge("the site's CC defence answered the ajax request", url=url,
+                                      site_message=text(cc), key=cc.attributes.get("id"),
+                                      status_code=status)
+        alert = fragment.css_first('div[class^="alert_"], #messagetext')
+        if alert is not None:
+            return message_error(_message_text(alert), url, status=status,
+                                 css_class=alert.attributes.get("class") or "")
+        raise NotDiscuz("an ajax fragment, not a Discuz page", url=url, status_code=status)
+    return None
+
+
+def _status_error(status: int, url: str, retry_after: float | None) -> DiscuzError:
+    if status in (404, 410):
+        return NotFound(f"HTTP {status}", url=url, status_code=status)
+    if status == 429:
+        return RateLimited(f"HTTP {status}", url=url, status_code=status, retry_after=retry_after)
+    if status >= 500:
+        return ServerError(f"HTTP {status} from the server", url=url, status_code=status,
+                           retry_after=retry_after)
+    return FetchError(f"HTTP {status}", url=url, status_code=status, retry_after=retry_after)
 
 
 def check_page(
@@ -184,65 +410,47 @@ def check_page(
     *,
     status: int = 200,
     retry_after: float | None = None,
+    content_type: str | None = None,
 ) -> tuple[Tree, PageShell]:
     """Classify a desktop page; return its tree and shell when it is a normal Discuz page.
 
-    ``url`` is the final URL after redirects and ``status`` the HTTP status. Raises
-    :class:`LoginRequired` for a redirect to the login form, the showmessage error matching the
-    site's message, :class:`AntiCrawlChallenge` for the anti-collection script page,
-    :class:`ServerError` for 5xx pages (Discuz's "System Error" / "Database Error" text kept),
+    ``url`` is the final URL after redirects, ``status`` the HTTP status, ``retry_after`` the
+    ``Retry-After`` seconds and ``content_type`` the header (used to decode ``bytes``). Raises:
+    :class:`LoginRequired` for the login form (a guest-forbidden site redirects there), the
+    showmessage error matching the site's message (``key`` = its ``lang_message.php`` key,
+    ``site_message`` = its text), :class:`PermissionDenied` for the board password form,
+    :class:`AntiCrawlChallenge` for the anti-collection script and the CC-defence pages,
+    :class:`ServerError` for Discuz's "System Error"/"Database Error" pages and other 5xx,
+    :class:`NotFound`/:class:`RateLimited`/:class:`FetchError` for other error statuses, and
     :class:`NotDiscuz` when nothing marks the page as Discuz.
     """
     if isinstance(html, Tree):
-        tree = html
-        raw = tree.html or ""
+        tree: Tree | None = html
+        raw = html.html or ""
     else:
-        raw = decode_page(html)
-        tree = parse_html(raw)
+        raw = decode_page(html, content_type)
+        tree = None
 
     if is_login_url(url):
-        raise LoginRequired("the site asks to log in first", url=url, key="to_login", status_code=status)
+        raise LoginRequired("the site asks to log in first", url=url, status_code=status)
 
-    head = raw[:4096]
-    if "<html" not in head.lower() and any(marker in raw for marker in _ANTITHEFT_MARKERS):
-        raise AntiCrawlChallenge(
-            "the site's anti-collection script page stands in for the thread (see AntiCrawlChallenge docs)",
-            url=url,
-            status_code=status,
-        )
+    stripped = raw.lstrip("\ufeff \t\r\n")
+    error = _fragment_error(stripped, url, status) or _antitheft_error(stripped, url, status)
+    if error is not None:
+        raise error
 
-    message_node = tree.css_first("#messagetext")
-    if message_node is not None and tree.css_first("#postlist, #threadlist") is None:
-        first_p = message_node.css_first("p")
-        message = text(first_p) if first_p is not None else text(message_node)
-        _raise_showmessage(message, message_node.attributes.get("class") or "", url, status)
-
-    if status >= 500:
-        page_title = text(tree.css_first("title"))
-        body_text = text(tree.body) if tree.body is not None else ""
-        site_message: str | None = None
-        if any(t in page_title or t in body_text for t in _SYSTEM_ERROR_TITLES):
-            site_message = _system_error_text(tree) or body_text[:300] or None
-        raise ServerError(
-            f"HTTP {status} from the server",
-            url=url,
-            site_message=site_message,
-            status_code=status,
-            retry_after=retry_after,
-        )
+    tree = tree or parse_html(raw)
+    for check in (_cc_defence_error, _showmessage_error, _forum_password_error, _login_page_error):
+        error = check(tree, url, status)
+        if error is not None:
+            raise error
+    error = _system_error(tree, url, status, retry_after)
+    if error is not None:
+        raise error
+    if status >= 400:
+        raise _status_error(status, url, retry_after)
 
     shell = parse_shell(tree, url)
     if not shell.evidence:
         raise NotDiscuz("no Discuz! markers on the page", url=url, status_code=status)
-    if status == 404:
-        raise NotFound(f"HTTP {status}", url=url, status_code=status)
-    if status >= 400:
-        raise DiscuzError(f"HTTP {status}", url=url, status_code=status)
     return tree, shell
-
-
-def _system_error_text(tree: Tree) -> str | None:
-    # Discuz's error pages put the reason in the first <div class="info">, else in the body text.
-    info = tree.css_first("div.info") or tree.css_first("#container") or tree.body
-    value = text(info)
-    return value or None
