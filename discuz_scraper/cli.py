@@ -39,7 +39,9 @@ def _parse_cookie_header(value: str) -> dict[str, str]:
     for part in value.split(";"):
         name, sep, cookie_value = part.strip().partition("=")
         if not sep or not name:
-            raise DiscuzError(f"--cookies expects 'name=value; name2=value2', got a part without '=': {name!r}")
+            raise DiscuzError(
+                f"--cookies expects 'name=value; name2=value2', got a part without '=': {name!r}"
+            )
         cookies[name] = cookie_value
     return cookies
 
@@ -78,7 +80,10 @@ def _scrape_thread(client: DiscuzClient, ref: int | str, pages: int | None, quie
         nonlocal posts_seen
         posts_seen += len(page.posts)
         if not quiet:
-            _progress(sys.stderr, f"thread {page.tid}: page {page.page}/{page.page_count or '?'}, {posts_seen} posts")
+            _progress(
+                sys.stderr,
+                f"thread {page.tid}: page {page.page}/{page.page_count or '?'}, {posts_seen} posts",
+            )
 
     return client.thread(ref, pages=pages, progress=report)
 
@@ -145,12 +150,21 @@ def _build_parser() -> argparse.ArgumentParser:
     net.add_argument("--user-agent", help="override the desktop-browser User-Agent")
     net.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
-    thread = commands.add_parser("thread", parents=[net], help="every post of a thread as JSON lines",
-                                 epilog=_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    thread = commands.add_parser(
+        "thread",
+        parents=[net],
+        help="every post of a thread as JSON lines",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     thread.add_argument("url", help="any thread or post URL of the forum")
     thread.add_argument("-o", "--output", help="output file (default: stdout)")
-    thread.add_argument("--format", choices=("jsonl", "json"), default="jsonl",
-                        help="jsonl: one post per line (default); json: the whole thread")
+    thread.add_argument(
+        "--format",
+        choices=("jsonl", "json"),
+        default="jsonl",
+        help="jsonl: one post per line (default); json: the whole thread",
+    )
     thread.add_argument("--pages", type=int, help="only the first N pages")
     thread.set_defaults(handler=_cmd_thread)
 

@@ -26,7 +26,15 @@ from .parsers.shell import check_page
 from .parsers.thread import build_thread, parse_thread_page
 from .urls import index_url, normalize_base, parse_url, thread_url
 
-__all__ = ["AsyncDiscuzClient", "BaseClient", "ClientOptions", "DiscuzClient", "PageCallback", "PageSelection", "ThreadRef"]
+__all__ = [
+    "AsyncDiscuzClient",
+    "BaseClient",
+    "ClientOptions",
+    "DiscuzClient",
+    "PageCallback",
+    "PageSelection",
+    "ThreadRef",
+]
 
 ThreadRef = int | str
 """A thread id, or any thread/post URL of the client's site (see :mod:`discuz_scraper.urls`)."""
@@ -145,9 +153,15 @@ class BaseClient:
         self._observe(response)
         if response.status_code >= 500:
             # check_page raises ServerError with the site's "System Error" text and Retry-After.
-            check_page(response.text, response.url, status=response.status_code, retry_after=response.retry_after)
+            check_page(
+                response.text, response.url, status=response.status_code, retry_after=response.retry_after
+            )
         return parse_thread_page(
-            response.text, response.url, status=response.status_code, now=self._now(), default_tz=self.default_tz
+            response.text,
+            response.url,
+            status=response.status_code,
+            now=self._now(),
+            default_tz=self.default_tz,
         )
 
     def _tid_from_redirect(self, response: Response) -> int:
@@ -208,8 +222,9 @@ class DiscuzClient(BaseClient):
     def __enter__(self) -> DiscuzClient:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -244,7 +259,9 @@ class DiscuzClient(BaseClient):
         for number in self._remaining_pages(first, pages):
             yield self.thread_page(tid, number)
 
-    def thread(self, ref: ThreadRef, *, pages: PageSelection = None, progress: PageCallback | None = None) -> Thread:
+    def thread(
+        self, ref: ThreadRef, *, pages: PageSelection = None, progress: PageCallback | None = None
+    ) -> Thread:
         """The whole thread (every page by default), posts de-duplicated by pid.
 
         ``progress`` is called with each parsed page as it arrives.
@@ -281,8 +298,9 @@ class AsyncDiscuzClient(BaseClient):
     async def __aenter__(self) -> AsyncDiscuzClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:

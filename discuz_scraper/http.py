@@ -220,9 +220,7 @@ class _Hops:
     next one.
     """
 
-    def __init__(
-        self, call: _Call, config: FetchConfig, build: Callable[..., httpx.Request]
-    ) -> None:
+    def __init__(self, call: _Call, config: FetchConfig, build: Callable[..., httpx.Request]) -> None:
         self._origin = call.url
         self._config = config
         self._build = build
@@ -363,7 +361,11 @@ class _RetryPolicy:
         wait = state.next_action.sleep if state.next_action else 0.0
         logger.warning(
             "%s %s: %s on attempt %d, retrying in %.2fs",
-            self._method, self._log_url, self._reason(state), state.attempt_number, wait,
+            self._method,
+            self._log_url,
+            self._reason(state),
+            state.attempt_number,
+            wait,
         )
 
     def _give_up(self, state: RetryCallState) -> Response:
@@ -520,8 +522,8 @@ class Fetcher(_FetcherBase):
                 if delay > 0:
                     self._sleep(delay)
                 response = self._client.send(request, stream=True)
+                body = self._body(response)
                 try:
-                    body = self._body(response)
                     for chunk in response.iter_bytes():
                         body.feed(chunk)
                 finally:
@@ -597,8 +599,8 @@ class AsyncFetcher(_FetcherBase):
                 if delay > 0:
                     await self._sleep(delay)
                 response = await self._client.send(request, stream=True)
+                body = self._body(response)
                 try:
-                    body = self._body(response)
                     async for chunk in response.aiter_bytes():
                         body.feed(chunk)
                 finally:

@@ -323,10 +323,11 @@ class ThreadSummary(_Model):
     closed: bool | None = None
     moved: bool = False
     special: Literal["poll", "trade", "reward", "activity", "debate"] | None = None
-    has_image: bool = False
-    has_attachment: bool = False
+    has_image: bool = Field(default=False, description="an image attachment icon is shown")
+    has_attachment: bool = Field(default=False, description="any attachment icon is shown (image or file)")
     read_perm: int | None = None
-    price: int | None = None
+    price: int | None = Field(default=None, description="售价 in credits (pay-to-read threads)")
+    reward: int | None = Field(default=None, description="悬赏 in credits (open reward threads)")
     author: Author | None = None
     created_at: datetime | None = Field(default=None, description="date only on list pages (midnight)")
     replies: int | None = None
@@ -377,13 +378,16 @@ class ForumStats(_Model):
     online_total: int | None = None
     online_members: int | None = None
     online_guests: int | None = None
+    online_invisible: int | None = Field(default=None, description="隐身 members (expanded online view)")
     online_record: int | None = None
+    online_record_at: datetime | None = Field(default=None, description="date of the online record")
 
 
 class ForumIndex(_Model):
     schema_version: str = SCHEMA_VERSION
     url: str
     site_name: str | None = None
+    gid: int | None = Field(default=None, description="set for a category page (forum.php?gid=N)")
     categories: list[Category] = Field(default_factory=list)
     stats: ForumStats | None = None
     source: Source = "html"
@@ -396,7 +400,12 @@ class BoardPage(_Model):
     name: str | None = None
     url: str
     page: int = 1
+    requested_page: int = Field(default=1, description="the page the URL asked for")
+    past_the_end: bool = Field(
+        default=False, description="a page > 1 was asked for and Discuz answered with page 1: stop paging"
+    )
     page_count: int | None = None
+    filter_type_id: int | None = Field(default=None, description="the thread type the list is filtered by")
     today_posts: int | None = None
     thread_count: int | None = Field(default=None, description="主题 count in the board header")
     moderators: list[str] = Field(default_factory=list)
@@ -414,11 +423,15 @@ class UserProfile(_Model):
     name: str
     url: str
     group: str | None = None
+    group_id: int | None = None
+    admin_group: str | None = Field(default=None, description="管理组 title for staff, e.g. 版主")
     avatar_url: str | None = None
     credits: int | None = None
     stats: dict[str, int] = Field(default_factory=dict, description="every counter shown, by its label")
+    online_hours: int | None = None
     registered_at: datetime | None = None
     last_visit_at: datetime | None = None
     last_active_at: datetime | None = None
+    last_post_at: datetime | None = None
     signature: str | None = None
     source: Source = "html"

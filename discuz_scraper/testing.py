@@ -51,7 +51,8 @@ otherwise) or a ``redirect`` (relative to the site root; status 302 unless given
 Declared threads behave like Discuz: a missing ``page`` is page 1, a page past the end is served as
 the last page, an undeclared tid gets the site's ``thread_missing`` page with HTTP 404, and
 ``forum.php?mod=redirect&goto=findpost&ptid=T&pid=P`` answers 302 to the page whose HTML holds
-``id="post_P"`` (``goto=lastpost`` to the last page). Thread URLs carrying ``authorid``,
+``id="post_P"`` (the last such page: page 1 repeats hot and sticky replies), ``goto=lastpost`` to
+the last page; an unknown pid gets the ``thread_missing`` page. Thread URLs carrying ``authorid``,
 ``ordertype`` or ``action`` change the content in Discuz, so they only match explicit routes.
 Declared boards reset a page past the end to page 1, as Discuz does. Anything else is a plain 404.
 Files named in the manifest but absent on disk do not stop loading: they are listed in
@@ -111,10 +112,12 @@ def fixtures_root() -> Path:
     return installed if installed.is_dir() else package.parent / "fixtures"
 
 
-def default_forum(*, faults: FaultPlan | None = None) -> FixtureForum:
+def default_forum(
+    *, faults: FaultPlan | None = None, sleep: Callable[[float], Any] | None = None
+) -> FixtureForum:
     """The project's fixture forum, loaded from ``forum/routes.json`` under :func:`fixtures_root`."""
     root = fixtures_root()
-    return FixtureForum.from_file(root / "forum" / "routes.json", root=root, faults=faults)
+    return FixtureForum.from_file(root / "forum" / "routes.json", root=root, faults=faults, sleep=sleep)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -436,7 +439,8 @@ class FixtureForum:
             thread = _Paged([self._need(p) for p in spec["pages"]])
             for number, path in enumerate(thread.files, start=1):
                 for pid in _POST_ID.findall(self._files[path] or b""):
-                    thread.pids.setdefault(int(pid), number)
+                    # Page 1 repeats hot and sticky replies from later pages: the later page is the real one.
+                    thread.pids[int(pid)] = number
             self._threads[(self._site_key(spec), int(spec["tid"]))] = thread
         self._boards: dict[tuple[str, str], _Paged] = {
             (self._site_key(spec), str(spec["fid"])): _Paged([self._need(p) for p in spec["pages"]])
@@ -476,9 +480,12 @@ class FixtureForum:
         return str(key)
 
     def _load_site(self, key: str, spec: Mapping[str, Any]) -> _Site:
-        prefix = "/" + spec.get("prefix", "/").strip("/") + "/"
+        inner = spec.get("prefix", "/").strip("/")
+        prefix = f"/{inner}/" if inner else "/"
         forbidden = tuple(
-            _query_form(f"{self.host}{prefix}{rule['path']}?{_encode(rule.get('query', {}))}")
+            _query_form(
+                f"{self.host}{prefix}{rule['path']}?{_encode(rule.get('query', {}))}", default_page=False
+            )
             for rule in spec.get("guest_forbidden", [])
         )
         optional = {
@@ -487,7 +494,7 @@ class FixtureForum:
         }
         return _Site(
             key=key,
-            prefix=prefix.replace("//", "/"),
+            prefix=prefix,
             charset=spec.get("charset", "utf-8"),
             thread_missing=self._need(spec["thread_missing"]),
             guest_forbidden=forbidden,
@@ -576,7 +583,7 @@ class FixtureForum:
         base = self.host + site.prefix
         if any(p == path and _subset(q, query) for p, q in site.guest_forbidden):
             login = f"{base}member.php?mod=logging&action=login&referer={quote(request.url, safe='')}"
-            return ForumResponse(302, {"Location": login, "Content-Type": _plain}, b"")
+            return ForumResponse(302, {"Location": login, "Content-Type": _PLAIN}, b"")
         script = path[len(site.prefix) :]
         if (
             script == "forum.php"
@@ -591,7 +598,7 @@ class FixtureForum:
             route = max(candidates, key=lambda r: len(r.query))
             if route.redirect is not None:
                 return ForumResponse(
-                    route.status, {"Location": urljoin(base, route.redirect), "Content-Type": _plain}, b""
+                    route.status, {"Location": urljoin(base, route.redirect), "Content-Type": _PLAIN}, b""
                 )
             return self._file(site, route.file or "", route.status, route.headers)
         mod = query.get("mod")
@@ -633,7 +640,7 @@ class FixtureForum:
                 return self._file(site, site.thread_missing, 404)
             page, anchor = thread.pids[int(pid)], f"#pid{pid}"
         location = f"{self.host}{site.prefix}forum.php?mod=viewthread&tid={tid}&page={page}{anchor}"
-        return ForumResponse(302, {"Location": location, "Content-Type": _plain}, b"")
+        return ForumResponse(302, {"Location": location, "Content-Type": _PLAIN}, b"")
 
     def _file(
         self, site: _Site, path: str, status: int = 200, headers: Mapping[str, str] | None = None
@@ -754,6 +761,11 @@ class _Server(ThreadingHTTPServer):
         with self.sockets_lock:
             self.open_sockets.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (timeout, reset) is part of the tests, not a server bug.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def rewrite(self, data: bytes) -> bytes:
         """Point the made-up host at this server, in plain, JSON-escaped and percent-encoded forms."""

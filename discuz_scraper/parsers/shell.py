@@ -249,15 +249,23 @@ def _is_site_entry(url: str) -> bool:
         return False
 
 
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
+
+
+def _text_without_scripts(node: Node) -> str:
+    # Notices carry <script> blocks (history.back(), redirect timers) inside the text's element.
+    return text(parse_html(_SCRIPT.sub(" ", node.html or "")).body)
+
+
 def _message_text(node: Node) -> str:
     # The site's text is the first <p>: some messages embed "</p></div><div>" and every notice
-    # ends with a history.back() <script> whose source must not leak into the text.
+    # ends with a script whose source must not leak into the text.
     first_p = node.css_first("p")
-    if first_p is not None and text(first_p):
-        return text(first_p)
-    pieces = [child.text_content or "" if child.tag == "-text" else text(child)
-              for child in node.iter(include_text=True) if child.tag != "script"]
-    return " ".join(p.strip() for p in pieces if p.strip())
+    if first_p is not None:
+        first = _text_without_scripts(first_p)
+        if first:
+            return first
+    return _text_without_scripts(node)
 
 
 def _inside(node: Node, selector_ids: tuple[str, ...]) -> bool:
@@ -329,7 +337,8 @@ def _cc_defence_error(tree: Tree, url: str, status: int) -> DiscuzError | None:
     if tree.css_first('meta[name="generator"]') is not None:
         return None
     title = text(tree.css_first("title"))
-    body_text = text(tree.body) if tree.body is not None else ""
+    box = tree.css_first("td[bgcolor]") or tree.body
+    body_text = _text_without_scripts(box) if box is not None else ""
     key: str | None = None
     if tree.css_first('input[name="secqsubmit"]') is not None:
         key = "attackevasive_8"

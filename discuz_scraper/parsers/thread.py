@@ -410,7 +410,7 @@ def _post(div: Node, ctx: _Context) -> Post | None:
         is_sticky=is_sticky,
         from_mobile=_from_mobile(table),
         signature=text(table.css_first("div.sign")) or None,
-        rating=_rating(table.css_first(f"dl#ratelog_{pid}"), ctx.base_url),
+        rating=_rating(table.css_first(f"dl#ratelog_{pid}")),
         comments=_comments(table.css_first(f"div#comment_{pid}"), ctx),
         permalink=absolute(ctx.base_url, attr(postnum, "href")),
         page=ctx.page,
@@ -446,13 +446,24 @@ def _body_status(pcb: Node | None, message: Node | None) -> tuple[PostStatus, st
         for child in pcb.iter():
             if child.tag != "div" or "locked" not in (attr(child, "class") or "").split():
                 continue
-            notice = text(child)
+            notice = _notice_text(child)
             for needle, status in _LOCKED_STATUS:
                 if needle in notice:
                     return status, notice
     if message is not None and text(message) == _PENDING_TEXT and message.css_first("span.xg1") is not None:
         return "pending", _PENDING_TEXT
     return "normal", None
+
+
+def _notice_text(node: Node) -> str:
+    """A notice's words without its buttons and links (购买主题, 记录, 提交)."""
+    parts: list[str] = []
+    for child in node.iter(include_text=True):
+        if child.is_text_node:
+            parts.append(child.text_content or "")
+        elif child.tag not in ("a", "button", "input"):
+            parts.append(_notice_text(child))
+    return " ".join("".join(parts).split())
 
 
 def _content(message: Node, ctx: _Context) -> MessageContent:
@@ -509,7 +520,7 @@ def _author(table: Node, pid: int, base_url: str) -> Author:
     authi = table.css_first("td.plc div.authi")
     link = _author_link(favatar, authi, pid, table)
     if link is None:
-        return _nameless_author(favatar, authi)
+        return _nameless_author(favatar)
     profile = _profile(favatar, pid) if favatar is not None else {}
     return Author(
         uid=_uid(attr(link, "href")),
@@ -528,7 +539,7 @@ def _author_link(favatar: Node | None, authi: Node | None, pid: int, table: Node
     return next((link for link in candidates if link is not None), None)
 
 
-def _nameless_author(favatar: Node | None, authi: Node | None) -> Author:
+def _nameless_author(favatar: Node | None) -> Author:
     """Guest (masked IP), deleted member, or anonymous post: no profile link."""
     box = favatar.css_first("div.pi") if favatar is not None else None
     if box is not None:
@@ -604,7 +615,7 @@ def _online(marker: Node | None) -> bool | None:
 # --- ratings and comments -------------------------------------------------------------------
 
 
-def _rating(box: Node | None, base_url: str) -> Rating | None:
+def _rating(box: Node | None) -> Rating | None:
     if box is None:
         return None
     table = box.css_first("table.ratl")
