@@ -74,16 +74,13 @@ def _output(path: str | None) -> Iterator[TextIO]:
 
 def _scrape_thread(client: DiscuzClient, ref: int | str, pages: int | None, quiet: bool) -> Thread:
     """Fetch a thread page by page, reporting progress on stderr."""
-    posts_seen = 0
+    pids: set[int] = set()
 
     def report(page: ThreadPage) -> None:
-        nonlocal posts_seen
-        posts_seen += len(page.posts)
+        pids.update(post.pid for post in page.posts)
         if not quiet:
-            _progress(
-                sys.stderr,
-                f"thread {page.tid}: page {page.page}/{page.page_count or '?'}, {posts_seen} posts",
-            )
+            total = page.page_count or "?"
+            _progress(sys.stderr, f"thread {page.tid}: page {page.page}/{total}, {len(pids)} posts")
 
     return client.thread(ref, pages=pages, progress=report)
 
@@ -109,7 +106,7 @@ def _summary(thread: Thread) -> str:
     top = ", ".join(f"{name} ({n})" for name, n in authors.most_common(3))
     return (
         f"  tid {thread.tid} «{thread.title}»: {len(thread.posts)} posts on {thread.page_count} pages, "
-        f"{len(authors)} authors (top: {top}), {images} images, {attachments} attachments"
+        f"{len(authors)} authors (top: {top}), images: {images}, attachments: {attachments}"
     )
 
 

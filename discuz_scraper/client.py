@@ -23,7 +23,7 @@ from .http import AsyncFetcher, FetchConfig, Fetcher, Response
 from .models import Post, Site, Thread, ThreadPage
 from .parsers.dates import DEFAULT_TZ
 from .parsers.shell import check_page
-from .parsers.thread import build_thread, parse_thread_page
+from .parsers.thread import PostMerger, build_thread, parse_thread_page
 from .urls import index_url, normalize_base, parse_url, thread_url
 
 __all__ = [
@@ -185,19 +185,12 @@ class BaseClient:
             evidence=evidence,
             name=shell.site_name,
             version=shell.version,
-            charset=response.encoding,
+            charset=shell.charset or response.encoding,
             utc_offset_minutes=shell.utc_offset_minutes,
             cookie_prefix=shell.cookie_prefix,
             logged_in_uid=shell.discuz_uid if shell.discuz_uid else None,
             logged_in_name=shell.logged_in_name,
         )
-
-    @staticmethod
-    def _fresh_posts(page: ThreadPage, seen: set[int]) -> list[Post]:
-        """Posts of ``page`` not yielded before: hot and sticky replies repeat across pages."""
-        fresh = [post for post in page.posts if post.pid not in seen]
-        seen.update(post.pid for post in fresh)
-        return fresh
 
 
 class DiscuzClient(BaseClient):
@@ -275,9 +268,10 @@ class DiscuzClient(BaseClient):
 
     def iter_posts(self, ref: ThreadRef, *, pages: PageSelection = None) -> Iterator[Post]:
         """Stream the thread's posts page by page; memory stays flat however long the thread."""
-        seen: set[int] = set()
+        merger = PostMerger()
         for page in self.iter_pages(ref, pages=pages):
-            yield from self._fresh_posts(page, seen)
+            yield from merger.feed(page.posts)
+        yield from merger.finish()
 
 
 class AsyncDiscuzClient(BaseClient):
@@ -351,7 +345,9 @@ class AsyncDiscuzClient(BaseClient):
 
     async def iter_posts(self, ref: ThreadRef, *, pages: PageSelection = None) -> AsyncIterator[Post]:
         """Stream the thread's posts page by page; memory stays flat however long the thread."""
-        seen: set[int] = set()
+        merger = PostMerger()
         async for page in self.iter_pages(ref, pages=pages):
-            for post in self._fresh_posts(page, seen):
+            for post in merger.feed(page.posts):
                 yield post
+        for post in merger.finish():
+            yield post

@@ -11,9 +11,13 @@ import re
 
 __all__ = [
     "AntiCrawlChallenge",
+    "CaptchaRequired",
     "ConfigError",
+    "CookieError",
     "DiscuzError",
     "FetchError",
+    "LoginFailed",
+    "LoginLocked",
     "LoginRequired",
     "NotDiscuz",
     "NotFound",
@@ -138,3 +142,37 @@ class ServerError(FetchError):
 
 class ConfigError(DiscuzError, ValueError):
     """A setting passed to discuz-scraper is out of range or malformed (e.g. ``FetchConfig(rate=0)``)."""
+
+
+class CookieError(DiscuzError, ValueError):
+    """A cookie source (dict, ``Cookie:`` header, cookies.txt, JSON export) is malformed.
+
+    The message names the file, line or field, never a cookie value.
+    """
+
+
+class LoginFailed(DiscuzError):
+    """The site refused the login (wrong password, security question...).
+
+    ``tries_left`` is the number of attempts the site said remain, ``None`` when it did not say.
+    """
+
+    def __init__(self, message: str, *, tries_left: int | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.tries_left = tries_left
+
+
+class LoginLocked(LoginFailed):
+    """Too many failed logins: the site blocks this account/IP for 15 minutes (``retry_after``)."""
+
+
+class CaptchaRequired(DiscuzError):
+    """The site wants a captcha (seccode) or a verification question answered first.
+
+    ``captcha_url`` is where to fetch it (the seccode update URL or the login page that shows it),
+    ``None`` when the page did not say.
+    """
+
+    def __init__(self, message: str, *, captcha_url: str | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.captcha_url = captcha_url

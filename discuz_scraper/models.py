@@ -153,7 +153,7 @@ class Rating(_Model):
 
     participants: int | None = None
     totals: dict[str, int] = Field(default_factory=dict, description="credit name -> total points")
-    entries: list[RateEntry] = Field(default_factory=list, description="the entries shown (last 20 by default)")
+    entries: list[RateEntry] = Field(default_factory=list, description="entries shown (last 20 by default)")
 
 
 class Comment(_Model):

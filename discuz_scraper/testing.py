@@ -627,6 +627,13 @@ class FixtureForum:
 
     def _redirect_to_post(self, site: _Site, query: Mapping[str, str]) -> ForumResponse:
         tid = query.get("ptid") if query.get("goto") == "findpost" else query.get("tid")
+        if not tid and query.get("goto") == "findpost":
+            # Discuz looks the thread up from the pid alone when the link carries no ptid.
+            tid = next(
+                (str(t) for (key, t), found in self._threads.items()
+                 if key == site.key and int(query.get("pid", "0") or 0) in found.pids),
+                None,
+            )
         thread = self._threads.get((site.key, int(tid))) if tid and tid.isdigit() else None
         if thread is None:
             return self._file(site, site.thread_missing, 404)

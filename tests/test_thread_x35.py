@@ -97,10 +97,13 @@ def test_build_thread_dedupes_hot_and_sticky(pages: list[ThreadPage]) -> None:
     assert thread.author is not None and thread.author.uid == 21
 
 
-def test_build_thread_page_one_alone_keeps_pinned_copies(pages: list[ThreadPage]) -> None:
+def test_build_thread_page_one_alone_keeps_pinned_copies_last(pages: list[ThreadPage]) -> None:
+    # The real places of the hot (7107) and sticky (7112) replies are on pages not given, so their
+    # pinned copies are kept, after the posts of the pages that were merged.
     thread = build_thread(pages[:1])
-    assert [p.pid for p in thread.posts] == [7101, 7107, 7112, 7102, 7103, 7104, 7105]
-    assert thread.posts[1].floor is None and thread.posts[1].is_hot
+    assert [p.pid for p in thread.posts] == [7101, 7102, 7103, 7104, 7105, 7107, 7112]
+    assert thread.posts[5].floor is None and thread.posts[5].is_hot
+    assert thread.posts[6].floor == 12 and thread.posts[6].is_sticky
 
 
 def test_relative_time_without_title_uses_now() -> None:

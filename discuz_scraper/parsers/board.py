@@ -16,9 +16,16 @@ from typing import Literal
 from ..errors import ParseError
 from ..models import Author, BoardPage, ThreadSummary, ThreadType
 from ..urls import parse_url
-from ._dom import Node, Tree, absolute, attr, number, text, to_int
+from ._dom import Node, Tree, attr, number, text, to_int
 from .dates import DEFAULT_TZ, parse_time_node
-from .index import labelled_names, link_target, page_timezone, parse_board_rows, query_int
+from .index import (
+    labelled_count,
+    labelled_names,
+    link_target,
+    page_timezone,
+    parse_board_rows,
+    query_int,
+)
 from .pagination import parse_pagination
 from .shell import check_page
 from .thread import _breadcrumb
@@ -39,7 +46,9 @@ _SPECIAL_ICONS: tuple[tuple[str, Special], ...] = (
     ("pollsmall", "poll"), ("tradesmall", "trade"), ("rewardsmall", "reward"),
     ("activitysmall", "activity"), ("debatesmall", "debate"),
 )
-_SPECIAL_ALTS: dict[str, Special] = {"投票": "poll", "商品": "trade", "悬赏": "reward", "活动": "activity", "辩论": "debate"}
+_SPECIAL_ALTS: dict[str, Special] = {
+    "投票": "poll", "商品": "trade", "悬赏": "reward", "活动": "activity", "辩论": "debate",
+}
 _READ_PERM = re.compile(r"\[阅读权限\s*(\d+)\s*\]")
 _PRICE = re.compile(r"\[售价\s*(\d+)")
 _REWARD = re.compile(r"\[悬赏\s*(\d+)")
@@ -100,11 +109,11 @@ def parse_board_page(
         past_the_end=requested > 1 and page == 1,
         page_count=page_count,
         filter_type_id=query_int(attr(tree.css_first("#thread_types li.a a"), "href"), "typeid"),
-        today_posts=_header_count(header_text, "今日"),
-        thread_count=_header_count(header_text, "主题"),
+        today_posts=labelled_count(header_text, "今日"),
+        thread_count=labelled_count(header_text, "主题"),
         moderators=labelled_names(board_box.css("div") if board_box is not None else [], "版主"),
         rules_html=_rules(tree),
-        sub_boards=parse_board_rows(sub_board_box, base, ctx.tz, now=now) if sub_board_box else [],
+        sub_boards=[] if sub_board_box is None else parse_board_rows(sub_board_box, base, ctx.tz, now=now),
         thread_types=_thread_types(tree),
         breadcrumb=_breadcrumb(tree, base),
         rows=[_row(tbody, ctx) for tbody in table.css("tbody") if _is_thread_row(tbody)],
@@ -119,20 +128,17 @@ def _board_fid(tree: Tree, table: Node, base: str, url: str) -> int:
     for found in (heading[1] if heading is not None else None, parse_url(url)):
         if found is not None and found.fid is not None:
             return found.fid
-    raise ParseError("board page without a fid (no table summary=forum_FID, board heading or fid URL)", url=url)
+    raise ParseError(
+        "board page without a fid (no table summary=forum_FID, board heading or fid URL)", url=url
+    )
 
 
-def _pages(tree: Tree) -> tuple[int, int | None]:
+def _pages(tree: Tree) -> tuple[int, int]:
     pager = parse_pagination(tree.css_first("#fd_page_top") or tree)
     auto = tree.css_first("a#autopbn")
     current = pager.current if pager.present else to_int(attr(auto, "curpage")) or 1
     total = to_int(attr(auto, "totalpage")) or pager.total
     return current, max(total, current)
-
-
-def _header_count(header_text: str, label: str) -> int | None:
-    m = re.search(label + r"\s*[:：]\s*(\d[\d,]*)", header_text)
-    return to_int(m.group(1)) if m else None
 
 
 def _rules(tree: Tree) -> str | None:

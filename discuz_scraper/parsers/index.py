@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import NamedTuple
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..errors import DiscuzError, ParseError
 from ..models import Board, Category, ForumIndex, ForumStats, PageShell
@@ -22,6 +22,7 @@ from .dates import DEFAULT_TZ, parse_absolute, parse_time_node, tz_from_minutes
 from .shell import check_page
 
 __all__ = [
+    "labelled_count",
     "labelled_names",
     "link_target",
     "page_timezone",
@@ -76,6 +77,12 @@ def query_int(url: str | None, key: str) -> int | None:
         return None
     values = parse_qs(urlsplit(url).query).get(key)
     return to_int(values[-1]) if values else None
+
+
+def labelled_count(value: str, label: str) -> int | None:
+    """The number after ``label:`` in a line of counters like ``今日: 5 | 主题: 32``."""
+    m = re.search(re.escape(label) + r"\s*[:：]\s*(\d[\d,]*)", value)
+    return to_int(m.group(1)) if m else None
 
 
 def labelled_names(nodes: Iterable[Node], label: str) -> list[str]:
@@ -140,7 +147,7 @@ def _category(gid: int, box: Node, base: str, tz: tzinfo, now: datetime | None) 
     return Category(
         gid=gid,
         name=text(heading),
-        url=absolute(base, attr(link, "href")) or absolute(base, f"forum.php?gid={gid}") or base,
+        url=absolute(base, attr(link, "href")) or urljoin(base, f"forum.php?gid={gid}"),
         moderators=labelled_names(header.css("span.y") if header is not None else [], "分区版主"),
         boards=parse_board_rows(box, base, tz, now=now),
     )
@@ -250,7 +257,7 @@ def _last_post(box: Node | None, base: str, tz: tzinfo, now: datetime | None) ->
     link = box.css_first('a[href*="goto=lastpost"]')
     target = link_target(base, link)
     if link is None or target is None:
-        return _LastPost()  # "从未": nothing posted yet
+        return _LastPost()  # "从未" (never posted) has no last-post link
     tid = target[1].tid
     cite = box.css_first("cite")
     if cite is None:
@@ -269,12 +276,10 @@ def _stats(tree: Tree, tz: tzinfo) -> ForumStats | None:
     online = tree.css_first("#online .bm_h") or tree.css_first("#online")
     if chart is None and online is None:
         return None
-    values: dict[str, object] = {}
     chart_text = text(chart)
-    for label, field in _CHART_COUNTS.items():
-        m = re.search(label + r"\s*[:：]\s*(\d[\d,]*)", chart_text)
-        if m:
-            values[field] = to_int(m.group(1))
+    values: dict[str, object] = {
+        field: labelled_count(chart_text, label) for label, field in _CHART_COUNTS.items()
+    }
     if chart is not None:
         values["newest_member"] = text(chart.css_first("em a")) or None
     online_text = text(online)

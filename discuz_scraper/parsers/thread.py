@@ -13,7 +13,7 @@ could collide with real posts when pages are merged.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TypeVar
@@ -165,7 +165,8 @@ def build_thread(pages: Sequence[ThreadPage], *, fetched_at: datetime | None = N
         raise ParseError(f"pages of different threads cannot be merged: tids {sorted(tids)}")
     first = next((page for page in pages if page.page == 1), pages[0])
     on_page_one = first.page == 1
-    posts = _merge_posts([post for page in pages for post in page.posts])
+    merger = PostMerger()
+    posts = [post for page in pages for post in merger.feed(page.posts)] + merger.finish()
     opening = next((post for post in posts if post.is_first), None)
     counts = [page.page_count for page in pages if page.page_count is not None]
     return Thread(
@@ -716,20 +717,38 @@ def _own_text(body: Node) -> str:
 # --- merging --------------------------------------------------------------------------------
 
 
-def _merge_posts(posts: list[Post]) -> list[Post]:
-    """Each pid once, at its real place (not a hot/sticky copy), keeping the hot/sticky flags."""
-    real_at: dict[int, int] = {}
-    flags: dict[int, dict[str, bool]] = {}
-    for index, post in enumerate(posts):
-        pinned = post.is_hot or post.is_sticky
-        held = real_at.get(post.pid)
-        if held is None or (not pinned and (posts[held].is_hot or posts[held].is_sticky)):
-            real_at[post.pid] = index
-        seen = flags.setdefault(post.pid, {"is_hot": False, "is_sticky": False})
-        seen["is_hot"] |= post.is_hot
-        seen["is_sticky"] |= post.is_sticky
-    return [
-        post.model_copy(update=flags[post.pid])
-        for index, post in enumerate(posts)
-        if real_at[post.pid] == index
-    ]
+class PostMerger:
+    """Each pid once, page after page, at its real place.
+
+    Hot and sticky replies are pinned to the top of page 1 and shown again at their real place; a
+    pinned copy is held back until its real copy arrives (which then keeps the ``is_hot`` /
+    ``is_sticky`` flags), and :meth:`finish` releases the pinned copies whose real place was never
+    seen. Streaming and whole-thread merges both use it, so they agree post for post.
+    """
+
+    def __init__(self) -> None:
+        self._emitted: set[int] = set()
+        self._pinned: dict[int, Post] = {}
+
+    def feed(self, posts: Iterable[Post]) -> list[Post]:
+        """The posts of the next page that are new, in page order."""
+        fresh: list[Post] = []
+        for post in posts:
+            if post.pid in self._emitted:
+                continue
+            if post.is_hot or post.is_sticky:
+                self._pinned.setdefault(post.pid, post)
+                continue
+            held = self._pinned.pop(post.pid, None)
+            if held is not None:
+                post = post.model_copy(update={"is_hot": held.is_hot, "is_sticky": held.is_sticky})
+            self._emitted.add(post.pid)
+            fresh.append(post)
+        return fresh
+
+    def finish(self) -> list[Post]:
+        """Pinned copies whose real place was not among the pages fed."""
+        rest = list(self._pinned.values())
+        self._emitted.update(self._pinned)
+        self._pinned.clear()
+        return rest
