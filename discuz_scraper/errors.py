@@ -15,6 +15,7 @@ __all__ = [
     "ConfigError",
     "CookieError",
     "DiscuzError",
+    "ExportError",
     "FetchError",
     "LoginFailed",
     "LoginLocked",
@@ -26,6 +27,7 @@ __all__ = [
     "RateLimited",
     "ServerError",
     "SiteClosed",
+    "StoreError",
     "UnsupportedVersion",
     "redact_url",
 ]
@@ -157,8 +159,19 @@ class LoginFailed(DiscuzError):
     ``tries_left`` is the number of attempts the site said remain, ``None`` when it did not say.
     """
 
-    def __init__(self, message: str, *, tries_left: int | None = None, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        message: str,
+        *,
+        tries_left: int | None = None,
+        url: str | None = None,
+        site_message: str | None = None,
+        key: str | None = None,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, url=url, site_message=site_message, key=key, status_code=status_code,
+                         retry_after=retry_after)
         self.tries_left = tries_left
 
 
@@ -173,6 +186,23 @@ class CaptchaRequired(DiscuzError):
     ``None`` when the page did not say.
     """
 
-    def __init__(self, message: str, *, captcha_url: str | None = None, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        message: str,
+        *,
+        captcha_url: str | None = None,
+        url: str | None = None,
+        site_message: str | None = None,
+        key: str | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message, url=url, site_message=site_message, key=key, status_code=status_code)
         self.captcha_url = captcha_url
+
+
+class StoreError(DiscuzError):
+    """A store cannot do what was asked: unknown item, bad key, unreadable or too new database file."""
+
+
+class ExportError(DiscuzError):
+    """An export or import cannot be done: unknown format, bad file, or a missing optional extra."""

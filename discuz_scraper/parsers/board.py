@@ -22,13 +22,11 @@ from .index import (
     labelled_count,
     labelled_names,
     link_target,
-    page_timezone,
     parse_board_rows,
     query_int,
 )
 from .pagination import parse_pagination
-from .shell import check_page
-from .thread import _breadcrumb
+from .shell import check_page, page_timezone, parse_breadcrumb
 
 __all__ = ["parse_board_page"]
 
@@ -115,7 +113,7 @@ def parse_board_page(
         rules_html=_rules(tree),
         sub_boards=[] if sub_board_box is None else parse_board_rows(sub_board_box, base, ctx.tz, now=now),
         thread_types=_thread_types(tree),
-        breadcrumb=_breadcrumb(tree, base),
+        breadcrumb=parse_breadcrumb(tree, base),
         rows=[_row(tbody, ctx) for tbody in table.css("tbody") if _is_thread_row(tbody)],
     )
 

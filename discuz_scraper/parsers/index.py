@@ -15,17 +15,16 @@ from typing import NamedTuple
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from ..errors import DiscuzError, ParseError
-from ..models import Board, Category, ForumIndex, ForumStats, PageShell
+from ..models import Board, Category, ForumIndex, ForumStats
 from ..urls import DiscuzURL, parse_url
 from ._dom import Node, Tree, absolute, attr, number, text, to_int
-from .dates import DEFAULT_TZ, parse_absolute, parse_time_node, tz_from_minutes
-from .shell import check_page
+from .dates import DEFAULT_TZ, parse_absolute, parse_time_node
+from .shell import check_page, page_timezone
 
 __all__ = [
     "labelled_count",
     "labelled_names",
     "link_target",
-    "page_timezone",
     "parse_board_rows",
     "parse_forum_index",
     "query_int",
@@ -51,13 +50,6 @@ class _LastPost(NamedTuple):
     poster: str | None = None
     is_private: bool = False
     is_redirect: bool = False
-
-
-def page_timezone(shell: PageShell, default_tz: tzinfo) -> tzinfo:
-    """The page's own ``GMT±H`` offset, else ``default_tz`` (the caller's guess for the site)."""
-    if shell.utc_offset_minutes is None:
-        return default_tz
-    return tz_from_minutes(shell.utc_offset_minutes)
 
 
 def link_target(base: str, node: Node | None) -> tuple[str, DiscuzURL] | None:

@@ -17,8 +17,8 @@ from ..models import UserProfile
 from ..urls import parse_url
 from ._dom import Node, absolute, attr, text, to_int
 from .dates import DEFAULT_TZ, parse_time_node
-from .index import page_timezone, query_int
-from .shell import check_page
+from .index import query_int
+from .shell import check_page, page_timezone
 
 __all__ = ["parse_profile"]
 

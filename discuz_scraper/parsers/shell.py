@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import tzinfo
 from urllib.parse import parse_qs, urlsplit
 
 from ..charset import decode_body
@@ -26,12 +27,20 @@ from ..errors import (
     ServerError,
     SiteClosed,
 )
-from ..models import PageShell
+from ..models import Breadcrumb, PageShell
 from ..urls import parse_url, site_base
-from ._dom import Node, Tree, attr, parse_html, text
-from .dates import parse_footer_offset
+from ._dom import Node, Tree, absolute, attr, parse_html, text
+from .dates import parse_footer_offset, tz_from_minutes
 
-__all__ = ["check_page", "decode_page", "is_login_url", "message_error", "parse_shell"]
+__all__ = [
+    "check_page",
+    "decode_page",
+    "is_login_url",
+    "message_error",
+    "page_timezone",
+    "parse_breadcrumb",
+    "parse_shell",
+]
 
 _INLINE_VAR = re.compile(
     r"\b(discuz_uid|cookiepre|cookiedomain|cookiepath|charset|STYLEID|STATICURL|IMGDIR|VERHASH|SITEURL"
@@ -142,6 +151,40 @@ def parse_shell(tree: Tree, url: str) -> PageShell:
         logged_in_name=text(tree.css_first("#um .vwmy a")) or None,
         evidence=evidence,
     )
+
+
+def page_timezone(shell: PageShell, default_tz: tzinfo) -> tzinfo:
+    """The page's own ``GMT±H`` offset, else ``default_tz`` (the caller's guess for the site)."""
+    if shell.utc_offset_minutes is None:
+        return default_tz
+    return tz_from_minutes(shell.utc_offset_minutes)
+
+
+def parse_breadcrumb(tree: Tree, base_url: str) -> list[Breadcrumb]:
+    """The ``#pt`` navigation trail, each link typed (home, forum index, category, board, thread)."""
+    crumbs: list[Breadcrumb] = []
+    for index, link in enumerate(tree.css("#pt .z a")):
+        href = absolute(base_url, attr(link, "href"))
+        name = text(link)
+        if href is None or not name:
+            continue
+        crumbs.append(_crumb(name, href, is_home=index == 0 or "nvhm" in (attr(link, "class") or "")))
+    return crumbs
+
+
+def _crumb(name: str, href: str, *, is_home: bool) -> Breadcrumb:
+    if is_home:
+        return Breadcrumb(name=name, url=href, kind="home")
+    found = parse_url(href)
+    if found.kind == "board":
+        return Breadcrumb(name=name, url=href, kind="board", id=found.fid)
+    if found.kind == "category":
+        return Breadcrumb(name=name, url=href, kind="category", id=found.gid)
+    if found.kind == "thread":
+        return Breadcrumb(name=name, url=href, kind="thread", id=found.tid)
+    if found.kind == "index":
+        return Breadcrumb(name=name, url=href, kind="forum_index")
+    return Breadcrumb(name=name, url=href)
 
 
 def is_login_url(url: str) -> bool:

@@ -38,11 +38,11 @@ from ..models import (
 from ..urls import parse_url
 from ._dom import Node, Tree, absolute, attr, number, parse_html, text, to_int
 from .content import MessageContent, parse_attachment_list, parse_message
-from .dates import DEFAULT_TZ, parse_time_node, tz_from_minutes
+from .dates import DEFAULT_TZ, parse_time_node
 from .pagination import parse_pagination
-from .shell import check_page
+from .shell import check_page, page_timezone, parse_breadcrumb
 
-__all__ = ["build_thread", "parse_thread_page"]
+__all__ = ["PostMerger", "build_thread", "parse_thread_page"]
 
 _IDS_SCRIPT = re.compile(r"var\s+fid\s*=\s*parseInt\('(\d+)'\)\s*,\s*tid\s*=\s*parseInt\('(\d+)'\)")
 _UID = re.compile(r"(?:[?&]uid=|space-uid-)(\d+)")
@@ -117,8 +117,8 @@ def parse_thread_page(
     postlist = tree.css_first("#postlist")
     if postlist is None:
         raise ParseError("not a thread page: no #postlist element", url=url)
-    tz = tz_from_minutes(shell.utc_offset_minutes) if shell.utc_offset_minutes is not None else default_tz
-    breadcrumb = _breadcrumb(tree, shell.base_url)
+    tz = page_timezone(shell, default_tz)
+    breadcrumb = parse_breadcrumb(tree, shell.base_url)
     fid, tid = _ids(tree, breadcrumb, url)
     pagination = parse_pagination(tree.css_first("#pgt") or tree)
     ctx = _Context(tid=tid, base_url=shell.base_url, tz=tz, now=now, page=pagination.current)
@@ -220,32 +220,6 @@ def _tid_of(url: str | None) -> int | None:
     except DiscuzError:
         return None
     return found.tid if found.kind == "thread" else None
-
-
-def _breadcrumb(tree: Tree, base_url: str) -> list[Breadcrumb]:
-    crumbs: list[Breadcrumb] = []
-    for index, link in enumerate(tree.css("#pt .z a")):
-        href = absolute(base_url, attr(link, "href"))
-        name = text(link)
-        if href is None or not name:
-            continue
-        crumbs.append(_crumb(name, href, is_home=index == 0 or "nvhm" in (attr(link, "class") or "")))
-    return crumbs
-
-
-def _crumb(name: str, href: str, *, is_home: bool) -> Breadcrumb:
-    if is_home:
-        return Breadcrumb(name=name, url=href, kind="home")
-    found = parse_url(href)
-    if found.kind == "board":
-        return Breadcrumb(name=name, url=href, kind="board", id=found.fid)
-    if found.kind == "category":
-        return Breadcrumb(name=name, url=href, kind="category", id=found.gid)
-    if found.kind == "thread":
-        return Breadcrumb(name=name, url=href, kind="thread", id=found.tid)
-    if found.kind == "index":
-        return Breadcrumb(name=name, url=href, kind="forum_index")
-    return Breadcrumb(name=name, url=href)
 
 
 def _header_cell(postlist: Node) -> Node | None:
