@@ -417,6 +417,11 @@ class _FetcherBase:
         """HTTP requests sent so far, counting every retry and redirect hop."""
         return self._pacer.sent
 
+    def share_pacing(self, other: _FetcherBase) -> None:
+        """Draw send slots from ``other``'s per-host schedule (and count requests there), so two
+        fetchers working on the same sites never exceed the rate limit together."""
+        self._pacer = other._pacer
+
     def _client_options(self, cookies: httpx.Cookies | dict[str, str] | None) -> dict[str, Any]:
         headers = {"User-Agent": self.config.user_agent, **_BROWSER_HEADERS, **self.config.headers}
         # Redirects stay off in httpx: _Hops applies our own same-site policy.

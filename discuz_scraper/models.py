@@ -61,6 +61,7 @@ PostStatus = Literal[
     "pay",  # pay-to-read thread, content not bought
     "pending",  # awaiting moderation
     "deleted",  # deleted-floor placeholder of a thread with stored positions
+    "masked",  # content withheld for a reason the page does not say (archiver: banned or blocked)
 ]
 
 
@@ -185,7 +186,7 @@ class Poll(_Model):
 class Post(_Model):
     """One post (floor) of a thread."""
 
-    pid: int
+    pid: int | None = Field(description="the post id; None only for archiver posts, which carry none")
     tid: int
     floor: int | None = Field(default=None, description="1 = the opening post; None when not shown")
     floor_label: str | None = Field(default=None, description="the floor text as shown, e.g. 沙发")
@@ -362,9 +363,9 @@ class Board(_Model):
 
 
 class Category(_Model):
-    gid: int
+    gid: int | None = Field(description="None only on archiver indexes, which do not link categories")
     name: str
-    url: str
+    url: str | None = Field(description="None only on archiver indexes, which do not link categories")
     moderators: list[str] = Field(default_factory=list)
     boards: list[Board] = Field(default_factory=list)
 

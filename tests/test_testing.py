@@ -89,7 +89,7 @@ def test_thread_url_forms_serve_the_declared_page(forum, url, expected):
         (X34 + "forum.php?mod=forumdisplay&fid=2&page=5", "board/x34_forum2_p1.html"),
         (X34 + "forum.php?mod=forumdisplay&fid=2&filter=typeid&typeid=1", "board/x34_forum2_type1.html"),
         (X34 + "forum.php?mod=forumdisplay&fid=404", "errors/x34_forum_nonexistence.html"),
-        (X35 + "forum-3-1.html", "board/x35_forum3_p1.html"),
+        (X35 + "forum-3-1.html", "board/x35_forum3_crawl_p1.html"),
         (X34 + "space-uid-5.html", "profile/x34_space_uid5.html"),
         (X34 + "home.php?mod=space&uid=5&do=profile", "profile/x34_space_uid5.html"),
         (X35 + "home.php?mod=space&uid=3", "profile/x35_space_uid3.html"),

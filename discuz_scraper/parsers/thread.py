@@ -708,6 +708,10 @@ class PostMerger:
         """The posts of the next page that are new, in page order."""
         fresh: list[Post] = []
         for post in posts:
+            if post.pid is None:
+                # Archiver posts carry no pid and are never repeated: nothing to de-duplicate.
+                fresh.append(post)
+                continue
             if post.pid in self._emitted:
                 continue
             if post.is_hot or post.is_sticky:

@@ -1,0 +1,98 @@
+"""Parse benchmark: our parsers vs selectolax's bare parse vs the BeautifulSoup + lxml baseline.
+
+Run by hand (not part of the test suite; timings are never asserted):
+
+    python benchmarks/bench_parse.py [--runs 21]
+
+Every ratio in the printed table comes from the same run, on the same ``str`` (pages are decoded
+once up front: the comparison is about parsing and extraction, not charset decoding). Each
+timing is the median of ``--runs`` runs after warm-up runs. Thread pages are generated from the
+fixtures (see ``generate.py``); the board and index pages are the fixtures themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from selectolax.lexbor import LexborHTMLParser
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bs4_baseline  # noqa: E402
+from generate import FIXTURES, load_template, thread_page  # noqa: E402
+
+from discuz_scraper.charset import decode_body  # noqa: E402
+from discuz_scraper.parsers.board import parse_board_page  # noqa: E402
+from discuz_scraper.parsers.index import parse_forum_index  # noqa: E402
+from discuz_scraper.parsers.thread import parse_thread_page  # noqa: E402
+
+
+def median_seconds(fn: Callable[[], object], runs: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(runs):
+        gc.collect()  # a collection triggered by the previous run must not land in this one
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def machine() -> str:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return f"nproc={os.cpu_count()}, CPU={cpu}, Python {platform.python_version()}"
+
+
+def cases() -> list[tuple[str, str, str, Callable[[str, str], object], Callable[[str, str], object]]]:
+    found = []
+    for edition in ("x34", "x35"):
+        template = load_template(edition)
+        for posts in (10, 20, 50, 200):
+            found.append((f"thread {edition} {posts} posts", thread_page(template, posts), template.url,
+                          parse_thread_page, bs4_baseline.parse_thread))
+    for name, url in (("x34_forum2_p1.html", "http://forum.test/forum-2-1.html"),
+                      ("x35_forum3_p1.html", "http://forum.test/bbs/forum-3-1.html")):
+        html = decode_body((FIXTURES / "board" / name).read_bytes(), None)[0]
+        found.append((f"board {name[:3]}", html, url, parse_board_page, bs4_baseline.parse_board))
+    html = decode_body((FIXTURES / "index" / "x34_index.html").read_bytes(), None)[0]
+    found.append(("index x34", html, "http://forum.test/forum.php", parse_forum_index, bs4_baseline.parse_index))
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=21)
+    args = parser.parse_args()
+    print(machine())
+    print(f"median of {args.runs} runs each\n")
+    header = (f"| {'page':24} | {'KB':>5} | {'bare ms':>8} | {'ours ms':>8} | {'bs4 ms':>8} "
+              f"| {'ours/bare':>9} | {'bs4/ours':>8} |")
+    print(header)
+    print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
+    for label, html, url, ours, baseline in cases():
+        bare = median_seconds(lambda html=html: LexborHTMLParser(html), args.runs)
+        mine = median_seconds(lambda html=html, url=url, ours=ours: ours(html, url), args.runs)
+        theirs = median_seconds(lambda html=html, url=url, b=baseline: b(html, url), max(5, args.runs // 3))
+        print(f"| {label:24} | {len(html.encode()) // 1024:5d} | {bare * 1e3:8.2f} | {mine * 1e3:8.2f} "
+              f"| {theirs * 1e3:8.2f} | {mine / bare:8.1f}x | {theirs / mine:7.1f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
