@@ -10,11 +10,19 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .client import AsyncDiscuzClient, DiscuzClient
+from .client import AsyncDiscuzClient, BoardRef, DiscuzClient, ThreadRef, UserRef
+from .cookies import load_cookies, save_cookies
+from .crawl import CrawlEvent, CrawlFailure, CrawlItem, CrawlReport, CrawlSkip
 from .errors import (
     AntiCrawlChallenge,
+    CaptchaRequired,
+    ConfigError,
+    CookieError,
     DiscuzError,
+    ExportError,
     FetchError,
+    LoginFailed,
+    LoginLocked,
     LoginRequired,
     NotDiscuz,
     NotFound,
@@ -23,8 +31,10 @@ from .errors import (
     RateLimited,
     ServerError,
     SiteClosed,
+    StoreError,
     UnsupportedVersion,
 )
+from .export import export, json_schemas, read_jsonl, to_dataframe
 from .models import (
     SCHEMA_VERSION,
     Attachment,
@@ -51,6 +61,7 @@ from .models import (
     ThreadType,
     UserProfile,
 )
+from .store import SQLiteStore, Store
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -60,15 +71,27 @@ __all__ = [
     "Author",
     "Board",
     "BoardPage",
+    "BoardRef",
     "Breadcrumb",
+    "CaptchaRequired",
     "Category",
     "Comment",
+    "ConfigError",
+    "CookieError",
+    "CrawlEvent",
+    "CrawlFailure",
+    "CrawlItem",
+    "CrawlReport",
+    "CrawlSkip",
     "DiscuzClient",
     "DiscuzError",
+    "ExportError",
     "FetchError",
     "ForumIndex",
     "ForumStats",
     "Image",
+    "LoginFailed",
+    "LoginLocked",
     "LoginRequired",
     "NotDiscuz",
     "NotFound",
@@ -82,14 +105,25 @@ __all__ = [
     "RateEntry",
     "RateLimited",
     "Rating",
+    "SQLiteStore",
     "ServerError",
     "Site",
     "SiteClosed",
+    "Store",
+    "StoreError",
     "Thread",
     "ThreadPage",
+    "ThreadRef",
     "ThreadSummary",
     "ThreadType",
     "UnsupportedVersion",
     "UserProfile",
+    "UserRef",
     "__version__",
+    "export",
+    "json_schemas",
+    "load_cookies",
+    "read_jsonl",
+    "save_cookies",
+    "to_dataframe",
 ]

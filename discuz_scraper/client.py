@@ -13,27 +13,36 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from datetime import datetime, timezone, tzinfo
 from types import TracebackType
 from typing import TypedDict
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 from typing_extensions import Unpack
 
-from .errors import DiscuzError, NotDiscuz
+from .crawl import CrawlEngine, CrawlEvent, stream_in_thread
+from .errors import ConfigError, DiscuzError
 from .http import AsyncFetcher, FetchConfig, Fetcher, Response
-from .models import Post, Site, Thread, ThreadPage
+from .models import BoardPage, ForumIndex, Post, Site, Thread, ThreadPage, ThreadSummary, UserProfile
+from .parsers.board import parse_board_page
 from .parsers.dates import DEFAULT_TZ
+from .parsers.index import parse_forum_index
+from .parsers.profile import parse_profile
 from .parsers.shell import check_page
+from .parsers.site import read_api_check, read_archiver_index, site_from_index
 from .parsers.thread import PostMerger, build_thread, parse_thread_page
-from .urls import index_url, normalize_base, parse_url, thread_url
+from .urls import api_url, board_url, index_url, normalize_base, parse_url, thread_url, user_url
 
 __all__ = [
     "AsyncDiscuzClient",
     "BaseClient",
+    "BoardRef",
+    "BoardWalk",
     "ClientOptions",
     "DiscuzClient",
     "PageCallback",
     "PageSelection",
     "ThreadRef",
+    "UserRef",
+    "select_pages",
 ]
 
 ThreadRef = int | str
@@ -42,10 +51,82 @@ ThreadRef = int | str
 PageSelection = int | Iterable[int] | None
 """``None`` = every page; ``N`` = the first N pages; an iterable = exactly those page numbers."""
 
+BoardRef = int | str
+"""A board id, a board alias (``forum-news-1.html`` → ``"news"``) or any board URL of the client's site."""
+
+UserRef = int | str
+"""A uid, or a profile/space URL of the client's site (``space-uid-5.html``, ``home.php?mod=space&uid=5``)."""
+
 PageCallback = Callable[[ThreadPage], None]
 """Called with each thread page as it is parsed (progress reporting)."""
 
-_SAVED_COOKIE_MARKERS = ("_saltkey", "_lastvisit", "_lastact", "_sid")
+
+def select_pages(current: int, total: int, pages: PageSelection) -> list[int]:
+    """The pages still to fetch after ``current`` out of ``total``, as ``pages`` selects them.
+
+    Never beyond ``total``: Discuz answers a page past the end with the last page (threads) or
+    page 1 (boards), so asking for it would only repeat content.
+    """
+    if pages is None:
+        wanted: Iterable[int] = range(current + 1, total + 1)
+    elif isinstance(pages, int):
+        if pages < 1:
+            raise DiscuzError(f"pages must be at least 1, got {pages}")
+        wanted = range(current + 1, min(pages, total) + 1)
+    else:
+        wanted = (p for p in sorted(set(pages)) if current < p <= total)
+    return list(wanted)
+
+
+def first_page(pages: PageSelection) -> int:
+    """The first page a selection asks for (``1`` for ``None`` and for a count)."""
+    if pages is None or isinstance(pages, int):
+        return 1
+    chosen = sorted(set(pages))
+    if not chosen or chosen[0] < 1:
+        raise DiscuzError(f"page numbers start at 1, got {chosen}")
+    return chosen[0]
+
+
+class BoardWalk:
+    """Decides, page by page, which thread-list rows to hand out and which page comes next.
+
+    Shared by both clients' :meth:`iter_threads`. Rows are de-duplicated by tid (stickies repeat on
+    every page). The walk ends at the board's last page, at a past-the-end answer (Discuz serves
+    page 1 again: never loop back), and, with ``since``, after the first page holding a non-sticky
+    row last active before ``since`` (lists are ordered by last post, stickies excepted).
+    """
+
+    def __init__(self, pages: PageSelection = None, since: datetime | None = None) -> None:
+        if since is not None and since.tzinfo is None:
+            raise DiscuzError("since must be a timezone-aware datetime")
+        self.pages = pages
+        self.since = since
+        self.next_page: int | None = first_page(pages)
+        self._seen: set[int] = set()
+
+    def feed(self, page: BoardPage) -> list[ThreadSummary]:
+        """The new rows of ``page``; updates :attr:`next_page` (``None`` = done)."""
+        if page.past_the_end:
+            self.next_page = None
+            return []
+        rows: list[ThreadSummary] = []
+        reached_older = False
+        for row in page.rows:
+            if row.tid in self._seen:
+                continue
+            if self._older(row):
+                reached_older = reached_older or row.sticky == 0
+                continue
+            self._seen.add(row.tid)
+            rows.append(row)
+        later = select_pages(page.page, page.page_count or page.page, self.pages)
+        self.next_page = None if reached_older or not later else later[0]
+        return rows
+
+    def _older(self, row: ThreadSummary) -> bool:
+        when = row.last_post_at or row.created_at
+        return self.since is not None and when is not None and when < self.since
 
 
 class ClientOptions(TypedDict, total=False):
@@ -104,8 +185,7 @@ class BaseClient:
         if ref.isdigit():
             return int(ref), None
         parsed = parse_url(ref)
-        if urlsplit(ref).hostname != urlsplit(self.base_url).hostname:
-            raise DiscuzError(f"URL is not on this client's site {self.base_url}", url=ref)
+        self._check_own_url(ref)
         if parsed.kind == "thread" and parsed.tid is not None:
             return parsed.tid, None
         if parsed.kind == "post":
@@ -117,27 +197,53 @@ class BaseClient:
 
     @staticmethod
     def _first_page(pages: PageSelection) -> int:
-        if pages is None or isinstance(pages, int):
-            return 1
-        chosen = sorted(set(pages))
-        if not chosen or chosen[0] < 1:
-            raise DiscuzError(f"page numbers start at 1, got {chosen}")
-        return chosen[0]
+        return first_page(pages)
 
     @staticmethod
     def _remaining_pages(first: ThreadPage, pages: PageSelection) -> list[int]:
-        """The pages still to fetch after ``first``; never beyond the thread's last page, because
-        Discuz serves the last page again for any page number past the end."""
-        total = first.page_count or first.page
-        if pages is None:
-            wanted: Iterable[int] = range(first.page + 1, total + 1)
-        elif isinstance(pages, int):
-            if pages < 1:
-                raise DiscuzError(f"pages must be at least 1, got {pages}")
-            wanted = range(first.page + 1, min(pages, total) + 1)
-        else:
-            wanted = (p for p in sorted(set(pages)) if first.page < p <= total)
-        return list(wanted)
+        return select_pages(first.page, first.page_count or first.page, pages)
+
+    @staticmethod
+    def _board_pages_after(page: BoardPage, pages: PageSelection) -> list[int]:
+        return select_pages(page.page, page.page_count or page.page, pages)
+
+    def _check_own_url(self, url: str) -> None:
+        if urlsplit(url).hostname != urlsplit(self.base_url).hostname:
+            raise DiscuzError(f"URL is not on this client's site {self.base_url}", url=url)
+
+    def _board_target(self, ref: BoardRef, page: int | None) -> tuple[int | str, int]:
+        """``(fid or alias, page)`` for a board reference; ``page`` overrides a page in the URL."""
+        if isinstance(ref, bool) or not isinstance(ref, (int, str)):
+            raise DiscuzError(f"a board is an id, an alias or a URL, not {type(ref).__name__}")
+        if isinstance(ref, int):
+            return ref, page or 1
+        ref = ref.strip()
+        if ref.isdigit():
+            return int(ref), page or 1
+        if "/" not in ref:
+            if not ref.isidentifier():
+                raise DiscuzError(f"not a board id, alias or URL: {ref!r}")
+            return ref, page or 1
+        parsed = parse_url(ref)
+        self._check_own_url(ref)
+        board = parsed.fid if parsed.fid is not None else parsed.forum_alias
+        if parsed.kind != "board" or board is None or parsed.archiver:
+            raise DiscuzError("not a board URL", url=ref)
+        return board, page or parsed.page or 1
+
+    def _board_page_url(self, board: int | str, page: int) -> str:
+        return board_url(self.base_url, board, page, legacy=self._legacy)
+
+    def _user_page_url(self, ref: UserRef) -> str:
+        if isinstance(ref, bool) or not isinstance(ref, (int, str)):
+            raise DiscuzError(f"a user is a uid or a profile URL, not {type(ref).__name__}")
+        if isinstance(ref, str) and not ref.strip().isdigit():
+            parsed = parse_url(ref)
+            self._check_own_url(ref)
+            if parsed.kind != "user" or parsed.uid is None:
+                raise DiscuzError("not a user URL with a uid", url=ref)
+            ref = parsed.uid
+        return user_url(self.base_url, int(ref))
 
     # -- responses ------------------------------------------------------------------------------
 
@@ -149,14 +255,48 @@ class BaseClient:
         if "viewthread.php" in response.url or "forumdisplay.php" in response.url:
             self._legacy = True
 
-    def _parse_thread(self, response: Response) -> ThreadPage:
+    def _checked(self, response: Response) -> Response:
         self._observe(response)
         if response.status_code >= 500:
             # check_page raises ServerError with the site's "System Error" text and Retry-After.
             check_page(
                 response.text, response.url, status=response.status_code, retry_after=response.retry_after
             )
+        return response
+
+    def _parse_thread(self, response: Response) -> ThreadPage:
+        self._checked(response)
         return parse_thread_page(
+            response.text,
+            response.url,
+            status=response.status_code,
+            now=self._now(),
+            default_tz=self.default_tz,
+        )
+
+    def _parse_board(self, response: Response) -> BoardPage:
+        self._checked(response)
+        return parse_board_page(
+            response.text,
+            response.url,
+            status=response.status_code,
+            now=self._now(),
+            default_tz=self.default_tz,
+        )
+
+    def _parse_index(self, response: Response) -> ForumIndex:
+        self._checked(response)
+        return parse_forum_index(
+            response.text,
+            response.url,
+            status=response.status_code,
+            now=self._now(),
+            default_tz=self.default_tz,
+        )
+
+    def _parse_user(self, response: Response) -> UserProfile:
+        self._checked(response)
+        return parse_profile(
             response.text,
             response.url,
             status=response.status_code,
@@ -171,26 +311,46 @@ class BaseClient:
             return page.tid
         return parsed.tid
 
-    def _site_from(self, response: Response, cookie_names: Iterable[str]) -> Site:
-        try:
-            _, shell = check_page(response.text, response.url, status=response.status_code)
-        except NotDiscuz:
-            return Site(base_url=self.base_url, is_discuz=False)
-        evidence = list(shell.evidence)
-        if any(name.endswith(_SAVED_COOKIE_MARKERS) for name in cookie_names):
-            evidence.append("cookies")
-        return Site(
-            base_url=self.base_url,
-            is_discuz=True,
-            evidence=evidence,
-            name=shell.site_name,
-            version=shell.version,
-            charset=shell.charset or response.encoding,
-            utc_offset_minutes=shell.utc_offset_minutes,
-            cookie_prefix=shell.cookie_prefix,
-            logged_in_uid=shell.discuz_uid if shell.discuz_uid else None,
-            logged_in_name=shell.logged_in_name,
+    # -- site detection: the index, then (for a Discuz site) the API and archiver probes -------
+
+    def _site_urls(self) -> tuple[str, str, str]:
+        """The index, the mobile API check and the archiver index."""
+        return (
+            index_url(self.base_url),
+            api_url(self.base_url, "check"),
+            urljoin(self.base_url, "archiver/"),
         )
+
+    @staticmethod
+    def _index_missing(response: Response) -> bool:
+        """A plain 404 for ``forum.php``: the site root may still be a forum (or nothing of Discuz)."""
+        return response.status_code == 404
+
+    def _site_from(self, response: Response, cookie_names: Iterable[str]) -> Site:
+        self._checked(response)
+        return site_from_index(
+            response.text,
+            response.url,
+            base_url=self.base_url,
+            status=response.status_code,
+            encoding=response.encoding,
+            cookie_names=cookie_names,
+        )
+
+    @staticmethod
+    def _site_with_probes(site: Site, api: Response | None, archiver: Response | None) -> Site:
+        """Add the probe answers; a probe that could not be fetched leaves its field ``None``."""
+        update: dict[str, object] = {}
+        if api is not None:
+            check = read_api_check(api.status_code, api.text)
+            update["mobile_api"] = check.available
+            if check.login_required:
+                update["evidence"] = [*site.evidence, "api_to_login"]
+            if site.version is None and check.version is not None:
+                update["version"] = check.version
+        if archiver is not None:
+            update["archiver"] = read_archiver_index(archiver.status_code, archiver.text)
+        return site.model_copy(update=update)
 
 
 class DiscuzClient(BaseClient):
@@ -198,6 +358,11 @@ class DiscuzClient(BaseClient):
 
     >>> with DiscuzClient("https://bbs.example.com/") as dz:      # doctest: +SKIP
     ...     thread = dz.thread(123)
+
+    Crawls (:meth:`crawl_board`, :meth:`crawl_forum`) run the async engine on a private event loop
+    in a worker thread, with an async fetcher that shares this client's options, cookie jar and
+    rate-limit schedule. ``transport`` may be sync-only; crawls then need ``async_transport``
+    (an ``httpx.MockTransport`` is both, so tests can pass one object for both).
     """
 
     def __init__(
@@ -206,11 +371,17 @@ class DiscuzClient(BaseClient):
         *,
         cookies: httpx.Cookies | dict[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         **options: Unpack[ClientOptions],
     ) -> None:
         super().__init__(base_url, **options)
+        self._options = options
         self._fetcher = Fetcher(self.config, cookies=cookies, transport=transport, sleep=sleep)
+        if async_transport is None and isinstance(transport, httpx.AsyncBaseTransport):
+            async_transport = transport
+        self._sync_only_transport = transport is not None and async_transport is None
+        self._async_transport = async_transport
 
     def __enter__(self) -> DiscuzClient:
         return self
@@ -225,12 +396,56 @@ class DiscuzClient(BaseClient):
 
     @property
     def requests_sent(self) -> int:
+        """HTTP requests sent so far (retries, redirects and crawls included)."""
         return self._fetcher.requests_sent
 
+    @property
+    def cookies(self) -> httpx.Cookies:
+        """The client's cookie jar (crawls share it)."""
+        return self._fetcher.cookies
+
+    def _probe(self, url: str) -> Response | None:
+        try:
+            return self._fetcher.get(url)
+        except DiscuzError:
+            return None
+
     def site(self) -> Site:
-        """What the forum says about itself on ``forum.php``."""
-        response = self._fetcher.get(index_url(self.base_url))
-        return self._site_from(response, self._fetcher.cookies.keys())
+        """What the forum says about itself: Discuz or not (with the evidence), version, charset,
+        timezone, rewrite rules, archiver and mobile API availability, the logged-in user.
+
+        ``archiver``/``mobile_api`` stay ``None`` when their probe could not be fetched at all.
+        """
+        index, api, archiver = self._site_urls()
+        response = self._fetcher.get(index)
+        if self._index_missing(response):
+            response = self._fetcher.get(self.base_url)
+        site = self._site_from(response, self._fetcher.cookies.keys())
+        if not site.is_discuz:
+            return site
+        return self._site_with_probes(site, self._probe(api), self._probe(archiver))
+
+    def forum_index(self) -> ForumIndex:
+        """The forum index (``forum.php``): categories, boards, sub-boards, statistics."""
+        return self._parse_index(self._fetcher.get(index_url(self.base_url)))
+
+    def board(self, ref: BoardRef, page: int | None = None) -> BoardPage:
+        """One page of a board's thread list (``page`` defaults to the URL's page, else 1)."""
+        board, number = self._board_target(ref, page)
+        return self._parse_board(self._fetcher.get(self._board_page_url(board, number)))
+
+    def iter_threads(
+        self, ref: BoardRef, *, pages: PageSelection = None, since: datetime | None = None
+    ) -> Iterator[ThreadSummary]:
+        """A board's thread-list rows across its pages, each tid once (see :class:`BoardWalk`)."""
+        board, _ = self._board_target(ref, None)
+        walk = BoardWalk(pages, since)
+        while walk.next_page is not None:
+            yield from walk.feed(self.board(board, walk.next_page))
+
+    def user(self, ref: UserRef) -> UserProfile:
+        """A member's profile page."""
+        return self._parse_user(self._fetcher.get(self._user_page_url(ref)))
 
     def _tid(self, ref: ThreadRef) -> int:
         tid, url = self._thread_target(ref)
@@ -273,6 +488,44 @@ class DiscuzClient(BaseClient):
             yield from merger.feed(page.posts)
         yield from merger.finish()
 
+    def crawl_board(
+        self,
+        ref: BoardRef,
+        *,
+        with_posts: bool = True,
+        pages: PageSelection = None,
+        concurrency: int | None = None,
+    ) -> Iterator[CrawlEvent]:
+        """Same as :meth:`AsyncDiscuzClient.crawl_board`, streamed from a worker thread."""
+        return stream_in_thread(
+            self._async_twin,
+            lambda twin: CrawlEngine(twin, with_posts=with_posts, concurrency=concurrency).board(
+                ref, pages=pages
+            ),
+        )
+
+    def crawl_forum(self, *, with_posts: bool = True, concurrency: int | None = None) -> Iterator[CrawlEvent]:
+        """Same as :meth:`AsyncDiscuzClient.crawl_forum`, streamed from a worker thread."""
+        return stream_in_thread(
+            self._async_twin,
+            lambda twin: CrawlEngine(twin, with_posts=with_posts, concurrency=concurrency).forum(),
+        )
+
+    def _async_twin(self) -> AsyncDiscuzClient:
+        """An async client on this site with this client's options, cookie jar and rate limit."""
+        if self._sync_only_transport:
+            raise ConfigError(
+                "this client's transport is sync-only; pass async_transport= to use crawl_board/crawl_forum"
+            )
+        twin = AsyncDiscuzClient(
+            self.base_url, transport=self._async_transport, default_tz=self.default_tz, **self._options
+        )
+        # One jar (cookies set during the crawl are kept) and one send schedule per host.
+        twin.cookies.jar = self.cookies.jar
+        twin._fetcher.share_pacing(self._fetcher)
+        twin._legacy = self._legacy
+        return twin
+
 
 class AsyncDiscuzClient(BaseClient):
     """Asynchronous client with the same surface as :class:`DiscuzClient` (``await`` / ``async for``)."""
@@ -302,11 +555,54 @@ class AsyncDiscuzClient(BaseClient):
 
     @property
     def requests_sent(self) -> int:
+        """HTTP requests sent so far (retries, redirects and crawls included)."""
         return self._fetcher.requests_sent
 
+    @property
+    def cookies(self) -> httpx.Cookies:
+        """The client's cookie jar."""
+        return self._fetcher.cookies
+
+    async def _probe(self, url: str) -> Response | None:
+        try:
+            return await self._fetcher.get(url)
+        except DiscuzError:
+            return None
+
     async def site(self) -> Site:
-        response = await self._fetcher.get(index_url(self.base_url))
-        return self._site_from(response, self._fetcher.cookies.keys())
+        """See :meth:`DiscuzClient.site`; the two probes run concurrently."""
+        index, api, archiver = self._site_urls()
+        response = await self._fetcher.get(index)
+        if self._index_missing(response):
+            response = await self._fetcher.get(self.base_url)
+        site = self._site_from(response, self._fetcher.cookies.keys())
+        if not site.is_discuz:
+            return site
+        api_answer, archiver_answer = await asyncio.gather(self._probe(api), self._probe(archiver))
+        return self._site_with_probes(site, api_answer, archiver_answer)
+
+    async def forum_index(self) -> ForumIndex:
+        """The forum index (``forum.php``): categories, boards, sub-boards, statistics."""
+        return self._parse_index(await self._fetcher.get(index_url(self.base_url)))
+
+    async def board(self, ref: BoardRef, page: int | None = None) -> BoardPage:
+        """One page of a board's thread list (``page`` defaults to the URL's page, else 1)."""
+        board, number = self._board_target(ref, page)
+        return self._parse_board(await self._fetcher.get(self._board_page_url(board, number)))
+
+    async def iter_threads(
+        self, ref: BoardRef, *, pages: PageSelection = None, since: datetime | None = None
+    ) -> AsyncIterator[ThreadSummary]:
+        """A board's thread-list rows across its pages, each tid once (see :class:`BoardWalk`)."""
+        board, _ = self._board_target(ref, None)
+        walk = BoardWalk(pages, since)
+        while walk.next_page is not None:
+            for row in walk.feed(await self.board(board, walk.next_page)):
+                yield row
+
+    async def user(self, ref: UserRef) -> UserProfile:
+        """A member's profile page."""
+        return self._parse_user(await self._fetcher.get(self._user_page_url(ref)))
 
     async def _tid(self, ref: ThreadRef) -> int:
         tid, url = self._thread_target(ref)
@@ -316,6 +612,7 @@ class AsyncDiscuzClient(BaseClient):
         return self._tid_from_redirect(await self._fetcher.get(url))
 
     async def thread_page(self, ref: ThreadRef, page: int = 1) -> ThreadPage:
+        """One page of a thread, parsed."""
         tid = await self._tid(ref)
         return self._parse_thread(await self._fetcher.get(self._thread_page_url(tid, page)))
 
@@ -351,3 +648,28 @@ class AsyncDiscuzClient(BaseClient):
                 yield post
         for post in merger.finish():
             yield post
+
+    def crawl_board(
+        self,
+        ref: BoardRef,
+        *,
+        with_posts: bool = True,
+        pages: PageSelection = None,
+        concurrency: int | None = None,
+    ) -> AsyncIterator[CrawlEvent]:
+        """Walk one board (its pages, its sub-boards) and, with ``with_posts``, every listed thread.
+
+        Yields :class:`~discuz_scraper.models.Board`, :class:`~discuz_scraper.models.ThreadSummary`
+        and :class:`~discuz_scraper.models.Thread` models as they arrive, each board and tid once;
+        the last item is always a :class:`~discuz_scraper.crawl.CrawlReport`. Per-item failures are
+        collected in the report instead of ending the crawl. ``concurrency`` defaults to the
+        client's; the rate limit always applies.
+        """
+        return CrawlEngine(self, with_posts=with_posts, concurrency=concurrency).board(ref, pages=pages)
+
+    def crawl_forum(
+        self, *, with_posts: bool = True, concurrency: int | None = None
+    ) -> AsyncIterator[CrawlEvent]:
+        """Walk the whole forum: index → every board and its pages → every thread (see
+        :meth:`crawl_board`). Redirect and private boards are reported as skipped."""
+        return CrawlEngine(self, with_posts=with_posts, concurrency=concurrency).forum()

@@ -365,8 +365,6 @@ def export(
     The file appears complete or not at all: it is written beside ``path`` and renamed into place.
     """
     _check(what, format)
-    if format == "parquet":
-        _optional("pyarrow", "parquet")  # fail before anything is written
     target = Path(path)
     partial = target.with_name(target.name + ".part")
     records = store.iter_records(what, site)

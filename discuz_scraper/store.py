@@ -342,7 +342,9 @@ class SQLiteStore:
     ...     same = store.get_thread(site, thread.tid)
 
     Opening a file written by an older version applies the missing :data:`MIGRATIONS` in order;
-    a file from a newer version (or not a SQLite file) raises :class:`StoreError`.
+    a file from a newer version (or not a SQLite file) raises :class:`StoreError`. Like any
+    ``sqlite3`` connection, one instance belongs to the thread that opened it; other processes may
+    open the same file (WAL lets readers run beside the writer).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:

@@ -308,3 +308,140 @@ def test_progress_callback_sees_every_page(forum: FixtureForum) -> None:
     with DiscuzClient(X34, transport=forum.mock_transport(), rate=None) as client:
         client.thread(1001, progress=progress)
     assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def site_of(mode: str, base: str, transport: Any) -> Any:
+    if mode == "sync":
+        with DiscuzClient(base, transport=transport, rate=None) as client:
+            return client.site()
+
+    async def run() -> Any:
+        async with AsyncDiscuzClient(base, transport=transport, rate=None) as client:
+            return await client.site()
+
+    return asyncio.run(run())
+
+
+@MODES
+def test_site_detection_on_every_fixture_site(mode: str, forum: FixtureForum) -> None:
+    x34 = site_of(mode, X34, forum.mock_transport())
+    assert (x34.is_discuz, x34.version, x34.charset, x34.utc_offset_minutes) == (True, "X3.4", "gbk", 480)
+    assert x34.evidence == ["generator", "title", "footer", "inline_vars"]
+    assert (x34.name, x34.cookie_prefix, x34.rewrite) == ("竹林茶社", "Ab3x_2132_", ["forum"])
+    assert (x34.archiver, x34.mobile_api) == (True, True)
+    assert (x34.logged_in_uid, x34.logged_in_name) == (5, "竹影清风")
+
+    x35 = site_of(mode, X35, forum.mock_transport())
+    assert (x35.version, x35.archiver, x35.mobile_api, x35.logged_in_uid) == ("X3.5", False, False, None)
+
+    lite = site_of(mode, "http://forum.test/lite/", forum.mock_transport())
+    assert lite.is_discuz is True, "no generator meta, no footer: still Discuz"
+    assert lite.evidence == ["title", "inline_vars", "cookies", "api_to_login"]
+    assert (lite.version, lite.utc_offset_minutes) == (None, None)
+    assert (lite.mobile_api, lite.archiver) == (True, False)
+    assert lite.rewrite == ["forum", "thread", "space"]
+
+    plain = site_of(mode, "http://forum.test/plain/", forum.mock_transport())
+    assert (plain.is_discuz, plain.evidence, plain.mobile_api) == (False, [], None)
+    assert page_requests(forum)[-1] == "/plain/forum.php", "no probes once the site is not Discuz"
+
+
+def test_site_over_loopback_reads_the_set_cookie(loopback: LoopbackServer) -> None:
+    lite = site_of("sync", loopback.base_url + "lite/", None)
+    assert "cookies" in lite.evidence
+
+
+@MODES
+def test_board_forum_index_and_user(mode: str, forum: FixtureForum) -> None:
+    async def run_async() -> tuple[Any, ...]:
+        async with AsyncDiscuzClient(X34, transport=forum.mock_transport(), rate=None) as client:
+            return (
+                await client.board("http://forum.test/forum.php?mod=forumdisplay&fid=2&page=2"),
+                await client.forum_index(),
+                await client.user("http://forum.test/space-uid-5.html"),
+            )
+
+    if mode == "sync":
+        with DiscuzClient(X34, transport=forum.mock_transport(), rate=None) as client:
+            page, index, user = (
+                client.board("http://forum.test/forum.php?mod=forumdisplay&fid=2&page=2"),
+                client.forum_index(),
+                client.user("http://forum.test/space-uid-5.html"),
+            )
+    else:
+        page, index, user = asyncio.run(run_async())
+    assert (page.fid, page.page, [r.tid for r in page.rows]) == (2, 2, [1030, 1031])
+    assert [c.gid for c in index.categories] == [1, 4]
+    assert (user.uid, user.name) == (5, "竹影清风")
+    assert page_requests(forum) == [
+        "/forum.php?mod=forumdisplay&fid=2&page=2",
+        "/forum.php",
+        "/home.php?mod=space&uid=5&do=profile",
+    ]
+
+
+def threads_of(mode: str, base: str, transport: Any, ref: Any, **kwargs: Any) -> list[int]:
+    if mode == "sync":
+        with DiscuzClient(base, transport=transport, rate=None) as client:
+            return [row.tid for row in client.iter_threads(ref, **kwargs)]
+
+    async def run() -> list[int]:
+        async with AsyncDiscuzClient(base, transport=transport, rate=None) as client:
+            return [row.tid async for row in client.iter_threads(ref, **kwargs)]
+
+    return asyncio.run(run())
+
+
+X34_FID2 = [1050, 1003, 1001, 1010, 1077, 1012, 1013, 1014, 1015, 1016, 1030, 1031]
+
+
+@MODES
+def test_iter_threads_walks_every_page_once(mode: str, forum: FixtureForum) -> None:
+    assert threads_of(mode, X34, forum.mock_transport(), 2) == X34_FID2
+    assert threads_of(mode, X35, forum.mock_transport(), "share") == [2005, 2006]
+    assert threads_of(mode, X35, forum.mock_transport(), "http://forum.test/bbs/forum-3-1.html") == [
+        2003, 2001, 2002, 2004,
+    ], "the sticky repeated on page 2 comes once"
+    assert page_requests(forum) == [
+        "/forum.php?mod=forumdisplay&fid=2&page=1",
+        "/forum.php?mod=forumdisplay&fid=2&page=2",
+        "/bbs/forum.php?mod=forumdisplay&fid=share&page=1",
+        "/bbs/forum.php?mod=forumdisplay&fid=3&page=1",
+        "/bbs/forum.php?mod=forumdisplay&fid=3&page=2",
+    ]
+
+
+def test_iter_threads_page_selection_and_past_the_end(forum: FixtureForum) -> None:
+    assert threads_of("sync", X34, forum.mock_transport(), 2, pages=1) == X34_FID2[:10]
+    assert threads_of("sync", X34, forum.mock_transport(), 2, pages=[2, 3, 9]) == [1030, 1031]
+    # Page 9 is past the end: Discuz answers with page 1, which must stop the walk.
+    assert threads_of("sync", X34, forum.mock_transport(), 2, pages=[9]) == []
+    assert page_requests(forum) == [
+        "/forum.php?mod=forumdisplay&fid=2&page=1",
+        "/forum.php?mod=forumdisplay&fid=2&page=2",
+        "/forum.php?mod=forumdisplay&fid=2&page=9",
+    ]
+
+
+@MODES
+def test_iter_threads_since_stops_at_older_rows(mode: str, forum: FixtureForum) -> None:
+    since = datetime(2026, 11, 15, tzinfo=CST)
+    # Sticky 1003 (last post in Sep) is left out without stopping the walk; 1077 (Nov 3) is the
+    # first older normal row: the rest of its page is still read, page 2 is not asked for.
+    assert threads_of(mode, X34, forum.mock_transport(), 2, since=since) == [
+        1050, 1001, 1010, 1012, 1013, 1014, 1015, 1016,
+    ]
+    assert page_requests(forum) == ["/forum.php?mod=forumdisplay&fid=2&page=1"]
+
+
+def test_bad_board_and_user_references_are_refused(forum: FixtureForum) -> None:
+    with DiscuzClient(X34, transport=forum.mock_transport(), rate=None) as client:
+        with pytest.raises(DiscuzError, match="not a board id, alias or URL"):
+            client.board("forum 2")
+        with pytest.raises(DiscuzError, match="not on this client's site"):
+            client.board("https://other.example/forum-2-1.html")
+        with pytest.raises(DiscuzError, match="not a user URL"):
+            client.user("http://forum.test/forum-2-1.html")
+        with pytest.raises(DiscuzError, match="timezone-aware"):
+            list(client.iter_threads(2, since=datetime(2026, 1, 1)))
+    assert forum.request_log == []

@@ -82,7 +82,7 @@ def absolute(base: str, url: str | None) -> str | None:
 
 # urljoin is pure and the same (base, link) pairs repeat on every post of a page (avatars,
 # profile links, static images): profiling put it at ~10% of a thread page's parse time.
-# Bounded, so a crawl over many sites cannot grow it without limit.
-@lru_cache(maxsize=4096)
+# Bounded (~0.3 MB), so a crawl over many pages or sites keeps flat memory.
+@lru_cache(maxsize=1024)
 def _join(base: str, url: str) -> str:
     return urljoin(base, url)

@@ -23,8 +23,18 @@ import re
 from datetime import datetime, tzinfo
 
 from ..errors import DiscuzError, NotDiscuz, ParseError
-from ..models import Author, Board, BoardPage, Category, ForumIndex, Post, PostStatus, ThreadPage, ThreadSummary
-from ..urls import parse_url
+from ..models import (
+    Author,
+    Board,
+    BoardPage,
+    Category,
+    ForumIndex,
+    Post,
+    PostStatus,
+    ThreadPage,
+    ThreadSummary,
+)
+from ..urls import UrlKind, parse_url
 from ._dom import Node, Tree, absolute, attr, parse_html, text, to_int
 from .content import parse_message
 from .dates import DEFAULT_TZ, parse_time_node, tz_from_minutes
@@ -59,11 +69,12 @@ def parse_archiver_thread_page(
     markers = [node for node in content.iter() if _is_author_line(node)]
     if not markers:
         raise _content_error(content, url, status)
-    tid = _thread_id(tree, url)
+    tid = _item_from_links(tree, url, "thread")
     page, page_count = _pages(content)
     board_link = tree.css_first('#nav a[href*="?fid-"]')
+    base_url = _base(tree, url)
     posts = [
-        _post(marker, tid=tid, page=page, first=page == 1 and index == 0, tz=tz, now=now, base_url=_base(tree, url))
+        _post(marker, tid=tid, page=page, first=page == 1 and index == 0, tz=tz, now=now, base_url=base_url)
         for index, marker in enumerate(markers)
     ]
     return ThreadPage(
@@ -94,7 +105,7 @@ def parse_archiver_board_page(
     listing = content.css_first('ul[type="1"]')
     if listing is None:
         raise _content_error(content, url, status)
-    fid = _board_id(tree, url)
+    fid = _item_from_links(tree, url, "board")
     base = _base(tree, url)
     page, page_count = _pages(content)
     requested = _requested_page(url)
@@ -177,40 +188,19 @@ def _item_id(href: str | None, kind: str) -> int | None:
     return int(m.group(2)) if m and m.group(1) == kind else None
 
 
-def _thread_id(tree: Tree, url: str) -> int:
-    found = _url_ids(url)
-    if found.tid is not None:
-        return found.tid
-    full = _url_ids(absolute(url, attr(tree.css_first("#end a"), "href")))
-    if full.tid is None:
-        raise ParseError("archiver thread page without a tid in its URL or full-version link", url=url)
-    return full.tid
-
-
-def _board_id(tree: Tree, url: str) -> int:
-    found = _url_ids(url)
-    if found.fid is not None:
-        return found.fid
-    full = _url_ids(absolute(url, attr(tree.css_first("#end a"), "href")))
-    if full.fid is None:
-        raise ParseError("archiver board page without a fid in its URL or full-version link", url=url)
-    return full.fid
-
-
-def _url_ids(url: str | None) -> _Ids:
-    if not url:
-        return _Ids()
-    try:
-        found = parse_url(url)
-    except DiscuzError:
-        return _Ids()
-    return _Ids(tid=found.tid if found.kind == "thread" else None, fid=found.fid if found.kind == "board" else None)
-
-
-class _Ids:
-    def __init__(self, tid: int | None = None, fid: int | None = None) -> None:
-        self.tid = tid
-        self.fid = fid
+def _item_from_links(tree: Tree, url: str, kind: UrlKind) -> int:
+    """The tid or fid: from the page URL, else from the "full version" link in ``div#end``."""
+    for candidate in (url, absolute(url, attr(tree.css_first("#end a"), "href"))):
+        try:
+            found = parse_url(candidate) if candidate else None
+        except DiscuzError:
+            found = None
+        if found is not None and found.kind == kind:
+            ident = found.tid if kind == "thread" else found.fid
+            if ident is not None:
+                return ident
+    what = "tid" if kind == "thread" else "fid"
+    raise ParseError(f"archiver {kind} page without a {what} in its URL or full-version link", url=url)
 
 
 def _requested_page(url: str) -> int:
@@ -278,7 +268,9 @@ def _post(
         content = parse_message(holder, base_url=base_url, tz=tz, tid=tid, now=now)
         content_html, message = content.content_html, content.text
     name_node = marker.css_first("strong")
-    anonymous = name_node is not None and name_node.css_first("i") is not None and text(name_node) == _ANONYMOUS
+    # Anonymous posts print <strong><i>Anonymous</i></strong> (untranslated) instead of the name.
+    italic = name_node.css_first("i") if name_node is not None else None
+    anonymous = italic is not None and text(name_node) == _ANONYMOUS
     return Post(
         pid=None,
         tid=tid,

@@ -69,6 +69,9 @@ _NOISE = ", ".join(
 )
 _QUOTES = "div.quote, div.reply_wrap"
 _QUOTE_CLASSES = frozenset({"quote", "reply_wrap"})
+# Quotes nested deeper than this are not returned separately (see _too_deep); real threads
+# nest a handful of levels at most.
+_MAX_QUOTE_DEPTH = 16
 _TIP = frozenset({"tip"})
 _NONE_GIF = "none.gif"
 # Site-owned pictures that are UI, not content: smilies, file-type icons, 7.2 quote arrows.
@@ -134,7 +137,7 @@ def parse_message(
     hidden = _strip_locked_notices(root)
     _decompose(root.css(_NOISE))
     edited_by, edited_at = _pop_edit_marker(root, tz)
-    quotes = [_quote(box, base_url, tz, tid) for box in root.css(_QUOTES)]
+    quotes = [_quote(box, base_url, tz, tid) for box in root.css(_QUOTES) if not _too_deep(box)]
     _fix_urls(root, base_url)
     content_html = (root.inner_html or "").strip()
     for box in list(root.css(_QUOTES)):
@@ -275,6 +278,24 @@ def _has_class_ancestor(node: Node, classes: frozenset[str], *, stop_at: str | N
     while parent is not None and parent.tag != stop_at:
         if classes.intersection((parent.attributes.get("class") or "").split()):
             return True
+        parent = parent.parent
+    return False
+
+
+def _too_deep(box: Node) -> bool:
+    """Whether a quote sits inside :data:`_MAX_QUOTE_DEPTH` other quotes.
+
+    Each quote is read from a copy of its whole content, so quotes nested N deep cost O(N²): a
+    hostile 2,000-deep nest took ~50 s. Deeper quotes stay part of their outer quotes' text; the
+    walk up stops as soon as the limit is reached, keeping the check O(limit) per quote.
+    """
+    depth = 0
+    parent = box.parent
+    while parent is not None:
+        if _QUOTE_CLASSES.intersection((parent.attributes.get("class") or "").split()):
+            depth += 1
+            if depth >= _MAX_QUOTE_DEPTH:
+                return True
         parent = parent.parent
     return False
 
@@ -618,8 +639,27 @@ def _render_text(root: Node) -> str:
     return builder.result()
 
 
-def _walk(node: Node, out: _TextBuilder) -> None:
-    for child in node.iter(include_text=True):
+# A soft break queued on the walk's stack (strings on the stack are text to write).
+_SOFT_BREAK = object()
+
+
+def _walk(root: Node, out: _TextBuilder) -> None:
+    """Lay out ``root``'s content into ``out``.
+
+    An explicit stack, not recursion: element nesting is unbounded in what a site sends (a fuzzed
+    message 10,000 elements deep raised RecursionError). Items are popped in document order:
+    nodes to lay out, strings to write and :data:`_SOFT_BREAK` markers closing blocks and rows.
+    """
+    stack: list[Node | str | object] = list(reversed(list(root.iter(include_text=True))))
+    while stack:
+        item = stack.pop()
+        if item is _SOFT_BREAK:
+            out.soft_break()
+            continue
+        if isinstance(item, str):
+            out.write(item)
+            continue
+        child: Node = item  # type: ignore[assignment]
         if child.is_text_node:
             out.write(child.text_content or "")
             continue
@@ -627,38 +667,42 @@ def _walk(node: Node, out: _TextBuilder) -> None:
         if tag == "br":
             out.hard_break()
         elif tag == "tr":
-            _walk_row(child, out)
+            out.soft_break()
+            stack.append(_SOFT_BREAK)
+            stack.extend(reversed(_row_items(child)))
         elif tag == "div" and "blockcode" in (child.attributes.get("class") or "").split():
-            _walk_code(child, out)
+            if not _walk_code(child, out):
+                out.soft_break()
+                stack.append(_SOFT_BREAK)
+                stack.extend(reversed(list(child.iter(include_text=True))))
         elif tag in _BLOCK_TAGS:
             out.soft_break()
-            _walk(child, out)
-            out.soft_break()
+            stack.append(_SOFT_BREAK)
+            stack.extend(reversed(list(child.iter(include_text=True))))
         elif child.is_element_node:
-            _walk(child, out)
+            stack.extend(reversed(list(child.iter(include_text=True))))
 
 
-def _walk_row(row: Node, out: _TextBuilder) -> None:
-    out.soft_break()
+def _row_items(row: Node) -> list[Node | str]:
+    """A table row's cells' content in order, ``" | "`` between cells."""
+    items: list[Node | str] = []
     first = True
     for cell in row.iter():
         if cell.tag not in ("td", "th"):
             continue
         if not first:
-            out.write(" | ")
+            items.append(" | ")
         first = False
-        _walk(cell, out)
-    out.soft_break()
+        items.extend(cell.iter(include_text=True))
+    return items
 
 
-def _walk_code(block: Node, out: _TextBuilder) -> None:
-    """One output line per ``li`` (Discuz leaves them unclosed), indentation kept."""
+def _walk_code(block: Node, out: _TextBuilder) -> bool:
+    """One output line per ``li`` (Discuz leaves them unclosed), indentation kept; False (nothing
+    written) for a block without ``li``, which the caller lays out as a plain block."""
     lines = block.css("li")
     if not lines:
-        out.soft_break()
-        _walk(block, out)
-        out.soft_break()
-        return
+        return False
     code = [(line.text(deep=True) or "").replace("\u00a0", " ").rstrip() for line in lines]
     # A trailing newline in [code] leaves an empty last item; blank edges are not content.
     while code and not code[-1]:
@@ -668,4 +712,5 @@ def _walk_code(block: Node, out: _TextBuilder) -> None:
     for line in code:
         out.verbatim(line)
     out.soft_break()
+    return True
 

@@ -1,0 +1,102 @@
+"""The command line over the loopback fixture forum: output lines and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from discuz_scraper.cli import main
+from discuz_scraper.testing import LoopbackServer
+
+
+def test_detect_prints_what_site_found(loopback: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
+    base = loopback.site_url("x34")
+    assert main(["detect", base, "--rate", "100"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"site: {base}",
+        "discuz: yes",
+        "evidence: generator, title, footer, inline_vars",
+        "name: 竹林茶社",
+        "version: X3.4",
+        "charset: gbk",
+        "timezone: UTC+8",
+        "rewrite: forum",
+        "archiver: yes",
+        "mobile api: yes",
+        "logged in: 竹影清风 (uid 5)",
+    ]
+
+
+def test_detect_a_site_that_is_not_discuz(
+    loopback: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = loopback.base_url + "plain/"
+    assert main(["detect", base, "--rate", "100"]) == 1
+    assert capsys.readouterr().out.splitlines() == [f"site: {base}", "discuz: no"]
+
+
+def test_forum_and_user_write_json(loopback: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
+    base = loopback.site_url("x35")
+    assert main(["forum", base + "forum.php", "--rate", "100"]) == 0
+    index = json.loads(capsys.readouterr().out)
+    assert [c["gid"] for c in index["categories"]] == [2, 4]
+    assert main(["user", base + "space-uid-3.html", "--rate", "100"]) == 0
+    assert json.loads(capsys.readouterr().out)["uid"] == 3
+
+
+def test_board_rows_then_posts(
+    loopback: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    board = loopback.site_url("x35") + "forum-3-1.html"
+    rows_file = tmp_path / "rows.jsonl"
+    assert main(["board", board, "--pages", "1-2", "-o", str(rows_file), "--rate", "100"]) == 0
+    assert sorted(json.loads(line)["tid"] for line in rows_file.read_text("utf-8").splitlines()) == [
+        2001,
+        2002,
+        2003,
+        2004,
+    ]
+    err = capsys.readouterr().err
+    assert "board: 1 boards, 4 threads listed, 0 fetched, 0 posts, 2 requests, 0 failures, 0 skipped" in err
+    assert "boards 1, threads 4, posts 0" in err, "progress on stderr"
+
+    posts_file = tmp_path / "posts.jsonl"
+    assert (
+        main(["board", board, "--pages", "1", "--with-posts", "-o", str(posts_file), "-q", "--rate", "100"])
+        == 0
+    )
+    pids = sorted(json.loads(line)["pid"] for line in posts_file.read_text("utf-8").splitlines())
+    assert pids == [*range(7101, 7114), 7201, 7202, 7301, 7302]
+
+
+def test_board_with_failures_exits_1(loopback: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
+    board = loopback.site_url("x34") + "forum-6-1.html"
+    assert main(["board", board, "--with-posts", "-q", "--rate", "100"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == (
+        f"  failed thread {loopback.site_url('x34')}forum.php?mod=viewthread&tid=1099&page=1: "
+        "NotFound: 抱歉，指定的主题不存在或已被删除或正在被审核"
+    )
+
+
+def test_bad_pages_and_unknown_board_exit_codes(
+    loopback: LoopbackServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["board", loopback.site_url("x34") + "forum-2-1.html", "--pages", "5-2"])
+    assert caught.value.code == 2
+    assert main(["user", loopback.site_url("x34") + "forum-2-1.html"]) == 1
+    assert "error: DiscuzError: not a user URL with a uid" in capsys.readouterr().err
+
+
+def test_demo_crawls_the_whole_fixture_forum(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "-o", str(tmp_path), "-q"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(": ", 1)[1] for line in out if line.startswith("  http")] == [
+        "2 boards, 12 threads, 41 posts, 3 failures, 2 skipped",
+        "3 boards, 6 threads, 23 posts, 0 failures, 0 skipped",
+    ]
+    lines = (tmp_path / "posts.jsonl").read_text("utf-8").splitlines()
+    assert len(lines) == len({json.loads(line)["pid"] for line in lines}) == 64
