@@ -80,8 +80,8 @@ def main() -> None:
         out = subprocess.run([sys.executable, __file__, "--child", str(size)], check=True,
                              capture_output=True, text=True).stdout
         r = json.loads(out)
-        print(f"| {r['posts']} | {r['pages']} | {r['seconds']} | {r['tracemalloc_peak_mb']} | {r['peak_rss_mb']} |",
-              flush=True)
+        cells = [r["posts"], r["pages"], r["seconds"], r["tracemalloc_peak_mb"], r["peak_rss_mb"]]
+        print("| " + " | ".join(str(c) for c in cells) + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -25,13 +25,13 @@ from selectolax.lexbor import LexborHTMLParser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bs4_baseline  # noqa: E402
-from generate import FIXTURES, load_template, thread_page  # noqa: E402
+import bs4_baseline
+from generate import FIXTURES, load_template, thread_page
 
-from discuz_scraper.charset import decode_body  # noqa: E402
-from discuz_scraper.parsers.board import parse_board_page  # noqa: E402
-from discuz_scraper.parsers.index import parse_forum_index  # noqa: E402
-from discuz_scraper.parsers.thread import parse_thread_page  # noqa: E402
+from discuz_scraper.charset import decode_body
+from discuz_scraper.parsers.board import parse_board_page
+from discuz_scraper.parsers.index import parse_forum_index
+from discuz_scraper.parsers.thread import parse_thread_page
 
 
 def median_seconds(fn: Callable[[], object], runs: int, warmup: int = 3) -> float:
@@ -72,7 +72,8 @@ def cases() -> list[tuple[str, str, str, Callable[[str, str], object], Callable[
         html = decode_body((FIXTURES / "board" / name).read_bytes(), None)[0]
         found.append((f"board {name[:3]}", html, url, parse_board_page, bs4_baseline.parse_board))
     html = decode_body((FIXTURES / "index" / "x34_index.html").read_bytes(), None)[0]
-    found.append(("index x34", html, "http://forum.test/forum.php", parse_forum_index, bs4_baseline.parse_index))
+    found.append(("index x34", html, "http://forum.test/forum.php", parse_forum_index,
+                  bs4_baseline.parse_index))
     return found
 
 

@@ -44,6 +44,11 @@ def _int(value: str | None) -> int | None:
     return int(m.group(0).replace(",", "")) if m else None
 
 
+def _uid(link: Tag | None) -> int | None:
+    m = _UID.search(str(link.get("href", ""))) if link is not None else None
+    return int(m.group(1)) if m else None
+
+
 def _time(value: str | None, tz: timezone) -> datetime | None:
     m = _DATE.search(value or "")
     if m is None:
@@ -149,7 +154,7 @@ def _post(table: Tag, pid: str, base: str, tz: timezone) -> dict[str, Any]:
     return {
         "pid": int(pid),
         "floor": floor,
-        "author_uid": _int(_UID.search(author["href"]).group(1)) if author and _UID.search(author["href"]) else None,
+        "author_uid": _uid(author),
         "author_name": author.get_text(strip=True) if author else None,
         "created_at": created,
         "text": text,
@@ -183,7 +188,7 @@ def parse_board(html: str, url: str) -> list[dict[str, Any]]:
         rows.append({
             "tid": int(tid.group(1)) if tid else None,
             "title": link.get_text(strip=True),
-            "author_uid": _int(_UID.search(author["href"]).group(1)) if author and _UID.search(author["href"]) else None,
+            "author_uid": _uid(author),
             "author_name": author.get_text(strip=True) if author else None,
             "created_at": _time(created, tz),
             "replies": _int(num.find("a").get_text()) if num and num.find("a") else None,

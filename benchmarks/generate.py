@@ -47,9 +47,11 @@ def _load(path: Path) -> str:
 def load_template(edition: str = "x34") -> Template:
     """``x34`` (GBK fixture t1001, page 1) or ``x35`` (UTF-8 fixture t2001, page 1)."""
     if edition == "x34":
-        html, url, tid = _load(FIXTURES / "thread/x34/t1001-p1.html"), "http://forum.test/thread-1001-1-1.html", 1001
+        html = _load(FIXTURES / "thread/x34/t1001-p1.html")
+        url, tid = "http://forum.test/thread-1001-1-1.html", 1001
     elif edition == "x35":
-        html, url, tid = _load(FIXTURES / "thread/x35/t2001-p1.html"), "http://forum.test/bbs/thread-2001-1-1.html", 2001
+        html = _load(FIXTURES / "thread/x35/t2001-p1.html")
+        url, tid = "http://forum.test/bbs/thread-2001-1-1.html", 2001
     else:
         raise ValueError(f"unknown edition {edition!r}")
     starts = list(_POST_START.finditer(html))
@@ -61,7 +63,9 @@ def load_template(edition: str = "x34") -> Template:
     first_pid, first = blocks[0]
     # Hot (推荐) and sticky (置顶) copies are pinned repeats of other floors: not replicated, as a
     # generated page must be a plain run of consecutive floors.
-    replies = tuple((pid, block) for pid, block in blocks[1:] if "推荐</a>" not in block and "replystick" not in block)
+    replies = tuple(
+        (pid, block) for pid, block in blocks[1:] if "推荐</a>" not in block and "replystick" not in block
+    )
     return Template(edition, url, tid, html[: starts[0].start()], first, first_pid, replies, html[end:])
 
 
@@ -71,7 +75,9 @@ def _renumber(block: str, old_pid: int, new_pid: int, floor: int) -> str:
 
 
 def _pager(template: Template, page: int, pages: int) -> str:
-    parts = [f'<a href="thread-{template.tid}-{page - 1}-1.html" class="prev">&nbsp;&nbsp;</a>'] if page > 1 else []
+    parts = []
+    if page > 1:
+        parts.append(f'<a href="thread-{template.tid}-{page - 1}-1.html" class="prev">&nbsp;&nbsp;</a>')
     parts.append(f"<strong>{page}</strong>")
     if page < pages:
         parts.append(f'<a href="thread-{template.tid}-{page + 1}-1.html">{page + 1}</a>')

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .access import LoggedInUser
+from .backends import Backend
 from .client import AsyncDiscuzClient, BoardRef, DiscuzClient, ThreadRef, UserRef
 from .cookies import load_cookies, save_cookies
 from .crawl import CrawlEvent, CrawlFailure, CrawlItem, CrawlReport, CrawlSkip
 from .errors import (
     AntiCrawlChallenge,
+    BackendUnavailable,
     CaptchaRequired,
     ConfigError,
     CookieError,
@@ -69,6 +72,8 @@ __all__ = [
     "AsyncDiscuzClient",
     "Attachment",
     "Author",
+    "Backend",
+    "BackendUnavailable",
     "Board",
     "BoardPage",
     "BoardRef",
@@ -90,6 +95,7 @@ __all__ = [
     "ForumIndex",
     "ForumStats",
     "Image",
+    "LoggedInUser",
     "LoginFailed",
     "LoginLocked",
     "LoginRequired",

@@ -1,24 +1,33 @@
 """The ``discuz-scraper`` command.
 
-Results go to stdout or ``-o``; progress and errors go to stderr, one line each. Exit codes: 0 done,
-1 the site or the network refused (a typed :class:`~discuz_scraper.errors.DiscuzError`), 2 bad usage.
+Results go to stdout or ``-o``; progress and errors go to stderr, one line each (``-q`` silences
+progress, ``-v`` adds debug logging). Exit codes: 0 done, 1 the site or the network refused (a typed
+:class:`~discuz_scraper.errors.DiscuzError`), 2 bad usage, 3 finished with failures (listed on stderr;
+for ``crawl`` also in the database's failures table, see ``crawl --retry-failed``).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, get_args
 
 from . import __version__
-from .client import DiscuzClient, PageSelection
+from .backends import Backend
+from .client import AsyncDiscuzClient, DiscuzClient, PageSelection
 from .crawl import CrawlEvent, CrawlReport
-from .errors import DiscuzError
+from .errors import ConfigError, DiscuzError
+from .export import ExportFormat, export, json_schemas
+from .media import DEFAULT_MAX_SIZE, MediaFolder, MediaItem, stored_media
 from .models import Board, Thread, ThreadPage, ThreadSummary
-from .urls import normalize_base
+from .store import ItemKind, SQLiteStore
+from .urls import normalize_base, parse_url
 
 __all__ = ["main"]
 
@@ -26,28 +35,24 @@ _EXAMPLES = """\
 examples:
   discuz-scraper demo
   discuz-scraper detect "https://bbs.example.com/"
-  discuz-scraper forum "https://bbs.example.com/forum.php"
+  discuz-scraper crawl "https://bbs.example.com/" --db forum.db              # whole forum, resumable
+  discuz-scraper crawl "https://bbs.example.com/forum-2-1.html" --db forum.db --stop-after 20
+  discuz-scraper crawl "https://bbs.example.com/" --db forum.db --retry-failed
+  discuz-scraper export --db forum.db --format csv -o posts.csv
+  discuz-scraper export --db forum.db --format jsonl --what threads -o threads.jsonl
+  discuz-scraper media --db forum.db -o media/
+  discuz-scraper schema -o schemas.json
   discuz-scraper board "https://bbs.example.com/forum-2-1.html" --pages 1-5 --with-posts -o board-2.jsonl
-  discuz-scraper user "https://bbs.example.com/space-uid-5.html"
   discuz-scraper thread "https://bbs.example.com/thread-123-1-1.html" -o thread-123.jsonl
-  discuz-scraper thread "https://bbs.example.com/forum.php?mod=viewthread&tid=123" --format json --pages 3
+  discuz-scraper user "https://bbs.example.com/space-uid-5.html"
 """
+
+EXIT_OK, EXIT_SITE, EXIT_USAGE, EXIT_FAILURES = 0, 1, 2, 3
 
 # The sites of the bundled fixture forum the demo crawls (paths under the loopback server).
 _DEMO_SITES = ("", "bbs/")
 
-
-def _parse_cookie_header(value: str) -> dict[str, str]:
-    """``name=value; name2=value2`` (a browser's Cookie header) as a dict."""
-    cookies: dict[str, str] = {}
-    for part in value.split(";"):
-        name, sep, cookie_value = part.strip().partition("=")
-        if not sep or not name:
-            raise DiscuzError(
-                f"--cookies expects 'name=value; name2=value2', got a part without '=': {name!r}"
-            )
-        cookies[name] = cookie_value
-    return cookies
+logger = logging.getLogger("discuz_scraper")
 
 
 def _progress(stream: TextIO, message: str) -> None:
@@ -55,14 +60,19 @@ def _progress(stream: TextIO, message: str) -> None:
     stream.flush()
 
 
+def _client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The client keyword options every networked command shares (``--rate 0`` = no limit)."""
+    return {
+        "cookies": args.cookies,
+        "rate": args.rate or None,
+        "concurrency": args.concurrency,
+        "user_agent": args.user_agent,
+        "backend": args.backend,
+    }
+
+
 def _client_for(url: str, args: argparse.Namespace) -> DiscuzClient:
-    return DiscuzClient(
-        normalize_base(url),
-        cookies=_parse_cookie_header(args.cookies) if args.cookies else None,
-        rate=args.rate,
-        concurrency=args.concurrency,
-        user_agent=args.user_agent,
-    )
+    return DiscuzClient(normalize_base(url), **_client_options(args))
 
 
 @contextmanager
@@ -155,7 +165,7 @@ def _cmd_board(args: argparse.Namespace) -> int:
         events = client.crawl_board(args.url, with_posts=args.with_posts, pages=args.pages)
         report = _run_crawl(events, out, with_posts=args.with_posts, quiet=args.quiet)
     _print_report(report, "board")
-    return 1 if report.failures else 0
+    return EXIT_FAILURES if report.failures else EXIT_OK
 
 
 def _cmd_forum(args: argparse.Namespace) -> int:
@@ -202,20 +212,128 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_board_url(url: str) -> bool:
+    return "/" in url and parse_url(url).kind == "board"
+
+
+def _crawl_events(client: DiscuzClient, args: argparse.Namespace, store: SQLiteStore) -> Iterator[CrawlEvent]:
+    if args.retry_failed:
+        return client.retry_failed(store)
+    options: dict[str, Any] = {"store": store, "stop_after": args.stop_after, "with_posts": not args.no_posts}
+    if _is_board_url(args.url):
+        return client.crawl_board(args.url, pages=args.pages, **options)
+    return client.crawl_forum(**options)
+
+
+def _store_crawl(events: Iterator[CrawlEvent], quiet: bool) -> CrawlReport:
+    """Drain a crawl that saves as it goes, with a progress line on stderr; the final report."""
+    boards = rows = threads = posts = 0
+    for event in events:
+        if isinstance(event, CrawlReport):
+            if not quiet and sys.stderr.isatty():
+                sys.stderr.write("\n")
+            return event
+        if isinstance(event, Board):
+            boards += 1
+        elif isinstance(event, ThreadSummary):
+            rows += 1
+        else:
+            threads += 1
+            posts += len(event.posts)
+        if not quiet:
+            _progress(sys.stderr, f"boards {boards}, rows {rows}, threads fetched {threads}, posts {posts}")
+    raise DiscuzError("the crawl ended without its report")
+
+
+def _cmd_crawl(args: argparse.Namespace) -> int:
+    if args.pages is not None and not _is_board_url(args.url):
+        raise ConfigError("--pages applies to a board URL only")
+    with SQLiteStore(args.db) as store, _client_for(args.url, args) as client:
+        report = _store_crawl(_crawl_events(client, args, store), args.quiet)
+    _print_report(report, "crawl")
+    if report.unchanged:
+        print(f"  {report.unchanged} threads unchanged since the last crawl", file=sys.stderr)
+    print(f"  -> {args.db}", file=sys.stderr)
+    return EXIT_FAILURES if report.failures else EXIT_OK
+
+
+def _open_existing(path: str) -> SQLiteStore:
+    if not Path(path).is_file():
+        raise ConfigError(f"no such database: {path} (create it with: discuz-scraper crawl URL --db {path})")
+    return SQLiteStore(path)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    with _open_existing(args.db) as store:
+        count = export(store, args.output, format=args.format, what=args.what)
+    print(f"{count} {args.what} -> {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    with _output(args.output) as out:
+        out.write(json.dumps(json_schemas(), ensure_ascii=False, indent=2) + "\n")
+    return EXIT_OK
+
+
+async def _download_site(
+    site: str, items: list[MediaItem], folder: MediaFolder, args: argparse.Namespace
+) -> tuple[int, int]:
+    """Download one site's items with ``--concurrency`` workers; (done, failed)."""
+    pending = iter(items)
+    counts = [0, 0]
+
+    async def worker(client: AsyncDiscuzClient) -> None:
+        # Workers share one iterator and one folder: each item is taken once, and the folder's
+        # sidecar is only ever written from this event loop's thread.
+        for item in pending:
+            try:
+                await client.download_item(item, folder)
+                counts[0] += 1
+            except DiscuzError as exc:
+                folder.failed(item, exc)
+                counts[1] += 1
+                print(f"  failed {item.url}: {type(exc).__name__}: {exc.message}", file=sys.stderr)
+            if not args.quiet:
+                _progress(sys.stderr, f"{site}: {counts[0]} files done, {counts[1]} failed")
+
+    async with AsyncDiscuzClient(site, **_client_options(args)) as client:
+        await asyncio.gather(*(worker(client) for _ in range(args.concurrency)))
+    return counts[0], counts[1]
+
+
+def _cmd_media(args: argparse.Namespace) -> int:
+    folder = MediaFolder(args.output, max_size=args.max_size)
+    with _open_existing(args.db) as store:
+        by_site: dict[str, list[MediaItem]] = {}
+        for item in stored_media(store):
+            by_site.setdefault(item.site, []).append(item)
+    done = failed = 0
+    for site, items in by_site.items():
+        site_done, site_failed = asyncio.run(_download_site(site, items, folder, args))
+        done, failed = done + site_done, failed + site_failed
+    print(f"media: {done} done, {failed} failed -> {folder.root} (records in {folder.sidecar.name})",
+          file=sys.stderr)
+    return EXIT_FAILURES if failed else EXIT_OK
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .testing import default_forum
 
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / "posts.jsonl"
+    database = out_dir / "demo.db"
+    for stale in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        stale.unlink(missing_ok=True)  # the demo always starts from scratch
     forum = default_forum()
     failures = 0
-    with forum.serve() as server, target.open("w", encoding="utf-8") as handle:
+    outputs: dict[ExportFormat, Path] = {"jsonl": out_dir / "posts.jsonl", "csv": out_dir / "posts.csv"}
+    with forum.serve() as server, SQLiteStore(database) as store:
         print(f"demo forum serving on {server.base_url} (loopback only)", file=sys.stderr)
         for site_path in _DEMO_SITES:
             base = server.base_url + site_path
             with DiscuzClient(base, rate=None) as client:
-                report = _run_crawl(client.crawl_forum(), handle, with_posts=True, quiet=args.quiet)
+                report = _store_crawl(client.crawl_forum(store=store), quiet=args.quiet)
             failures += len(report.failures)
             print(
                 f"  {base}: {report.boards} boards, {report.threads} threads, {report.posts} posts, "
@@ -223,11 +341,40 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             )
             for failure in sorted(report.failures, key=lambda f: f.url):
                 print(f"    failed {failure.kind} {failure.url.removeprefix(base)}: {failure.error_type}")
-    print(f"  -> {target}")
+        for format_name, target in outputs.items():
+            export(store, target, format=format_name, what="posts")
+    print(f"  database -> {database}")
+    for target in outputs.values():
+        print(f"  posts    -> {target}")
     print(
         f"  {failures} failures: the fixture forum's deliberate login wall, read permission, deleted thread"
     )
-    return 0
+    return EXIT_OK
+
+
+def _non_negative_rate(value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = -1.0
+    if rate < 0:
+        raise argparse.ArgumentTypeError(f"expected requests per second >= 0 (0 = no limit), got {value!r}")
+    return rate
+
+
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return int(value)
+
+
+def _command(
+    commands: Any, name: str, help: str, parents: Sequence[argparse.ArgumentParser] = ()
+) -> argparse.ArgumentParser:
+    return commands.add_parser(  # type: ignore[no-any-return]
+        name, parents=list(parents), help=help, description=help, epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -240,73 +387,107 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    net = argparse.ArgumentParser(add_help=False)
-    net.add_argument("--cookies", help="a browser Cookie header: 'name=value; name2=value2'")
-    net.add_argument("--rate", type=float, default=2.0, help="requests per second per host (default 2)")
-    net.add_argument("--concurrency", type=int, default=4, help="requests in flight (default 4)")
-    net.add_argument("--user-agent", help="override the desktop-browser User-Agent")
-    net.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    chatty = argparse.ArgumentParser(add_help=False)
+    level = chatty.add_mutually_exclusive_group()
+    level.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    level.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr, warnings only")
 
-    thread = commands.add_parser(
-        "thread",
-        parents=[net],
-        help="every post of a thread as JSON lines",
-        epilog=_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    net = argparse.ArgumentParser(add_help=False, parents=[chatty])
+    net.add_argument(
+        "--cookies", help="a browser Cookie header ('name=value; name2=value2'), a cookies.txt or JSON export"
     )
-    thread.add_argument("url", help="any thread or post URL of the forum")
-    thread.add_argument("-o", "--output", help="output file (default: stdout)")
-    thread.add_argument(
-        "--format",
-        choices=("jsonl", "json"),
-        default="jsonl",
-        help="jsonl: one post per line (default); json: the whole thread",
-    )
-    thread.add_argument("--pages", type=int, help="only the first N pages")
-    thread.set_defaults(handler=_cmd_thread)
+    net.add_argument("--rate", type=_non_negative_rate, default=2.0,
+                     help="requests per second per host (default 2; 0 = no limit)")
+    net.add_argument("--concurrency", type=_positive_int, default=4, help="requests in flight (default 4)")
+    net.add_argument("--user-agent", help="override the desktop-browser User-Agent")
+    net.add_argument("--backend", choices=get_args(Backend), default="auto",
+                     help="where pages come from: desktop html, the mobile api, the archiver (default auto)")
 
     outfile = argparse.ArgumentParser(add_help=False)
     outfile.add_argument("-o", "--output", help="output file (default: stdout)")
 
-    detect = commands.add_parser(
-        "detect", parents=[net], help="is this a Discuz! forum, and what does it offer"
-    )
+    thread = _command(commands, "thread", "every post of a thread as JSON lines", [net, outfile])
+    thread.add_argument("url", help="any thread or post URL of the forum")
+    thread.add_argument("--format", choices=("jsonl", "json"), default="jsonl",
+                        help="jsonl: one post per line (default); json: the whole thread")
+    thread.add_argument("--pages", type=_positive_int, help="only the first N pages")
+    thread.set_defaults(handler=_cmd_thread)
+
+    detect = _command(commands, "detect", "is this a Discuz! forum, and what does it offer", [net])
     detect.add_argument("url", help="the forum's address")
     detect.set_defaults(handler=_cmd_detect)
 
-    forum = commands.add_parser("forum", parents=[net, outfile], help="the forum index as JSON")
+    forum = _command(commands, "forum", "the forum index as JSON", [net, outfile])
     forum.add_argument("url", help="the forum's address")
     forum.set_defaults(handler=_cmd_forum)
 
-    board = commands.add_parser(
-        "board",
-        parents=[net, outfile],
-        help="a board's thread rows (or every post with --with-posts) as JSON lines",
-    )
+    board = _command(commands, "board", "a board's thread rows (or posts with --with-posts) as JSON lines",
+                     [net, outfile])
     board.add_argument("url", help="any board URL of the forum")
     board.add_argument("--pages", type=_page_range, help="N (first N pages) or A-B (pages A to B)")
     board.add_argument("--with-posts", action="store_true", help="fetch every listed thread, write its posts")
     board.set_defaults(handler=_cmd_board)
 
-    user = commands.add_parser("user", parents=[net, outfile], help="a member's profile as JSON")
+    user = _command(commands, "user", "a member's profile as JSON", [net, outfile])
     user.add_argument("url", help="a profile URL (space-uid-N.html, home.php?mod=space&uid=N)")
     user.set_defaults(handler=_cmd_user)
 
-    demo = commands.add_parser("demo", help="crawl the bundled offline demo forum (loopback only)")
+    crawl = _command(commands, "crawl", "crawl a forum or a board into a SQLite database: resumable, "
+                     "incremental (run it again to fetch only what changed)", [net])
+    crawl.add_argument("url", help="the forum's address (whole forum) or a board URL (that board)")
+    crawl.add_argument("--db", required=True, help="the SQLite file (created if missing)")
+    crawl.add_argument("--stop-after", type=_positive_int, metavar="N",
+                       help="end a board's list walk after N unchanged threads in a row")
+    crawl.add_argument("--retry-failed", action="store_true",
+                       help="fetch only what the database's failures table lists")
+    crawl.add_argument("--pages", type=_page_range, help="board URL only: N or A-B list pages")
+    crawl.add_argument("--no-posts", action="store_true", help="thread lists only, no thread pages")
+    crawl.set_defaults(handler=_cmd_crawl)
+
+    exporter = _command(commands, "export", "write stored items as JSONL, JSON, CSV or Parquet", [chatty])
+    exporter.add_argument("--db", required=True, help="a database written by 'crawl'")
+    exporter.add_argument("--format", choices=get_args(ExportFormat), required=True,
+                          help="parquet needs the 'parquet' extra (pyarrow)")
+    exporter.add_argument("-o", "--output", required=True, help="the file to write")
+    exporter.add_argument("--what", choices=get_args(ItemKind), default="posts", help="default: posts")
+    exporter.set_defaults(handler=_cmd_export)
+
+    media = _command(commands, "media", "download the stored posts' images and attachments", [net])
+    media.add_argument("--db", required=True, help="a database written by 'crawl'")
+    media.add_argument("-o", "--output", required=True, help="the folder (a media.jsonl sidecar links files)")
+    media.add_argument("--max-size", type=_positive_int, default=DEFAULT_MAX_SIZE,
+                       help=f"skip files larger than this many bytes (default {DEFAULT_MAX_SIZE})")
+    media.set_defaults(handler=_cmd_media)
+
+    schema = _command(commands, "schema", "the JSON Schema of every model, as one JSON object", [outfile])
+    schema.set_defaults(handler=_cmd_schema, quiet=False, verbose=False)
+
+    demo = _command(commands, "demo", "crawl the bundled offline demo forum (loopback only)", [chatty])
     demo.add_argument("-o", "--output", default="demo-output", help="output folder (default: demo-output)")
-    demo.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     demo.set_defaults(handler=_cmd_demo)
     return parser
 
 
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logger.setLevel(level)
+    # httpx logs every request at INFO: that is debug detail here, the progress line says enough.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``discuz-scraper`` console script."""
+    """Entry point of the ``discuz-scraper`` console script; returns the exit code."""
     args = _build_parser().parse_args(argv)
+    _setup_logging(args)
     try:
         return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except DiscuzError as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_SITE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

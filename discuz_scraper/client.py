@@ -8,20 +8,46 @@ still needs, how a response becomes a model); they differ only in how a request 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone, tzinfo
 from types import TracebackType
-from typing import TypedDict
+from typing import Any, Literal, TypedDict, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 from typing_extensions import Unpack
 
+from .access import AccessFetcher, AccessPolicy, AsyncAccessFetcher, LoggedInUser, login_flow, whoami_flow
+from .backends import (
+    DEFAULT_API_PPP,
+    Backend,
+    BackendRequest,
+    BackendSelector,
+    RequestKind,
+    request_url,
+)
+from .cookies import CookieSource, load_cookies, save_cookies
 from .crawl import CrawlEngine, CrawlEvent, stream_in_thread
-from .errors import ConfigError, DiscuzError
-from .http import AsyncFetcher, FetchConfig, Fetcher, Response
-from .models import BoardPage, ForumIndex, Post, Site, Thread, ThreadPage, ThreadSummary, UserProfile
+from .errors import BackendUnavailable, ConfigError, DiscuzError
+from .http import FetchConfig, Response
+from .media import DEFAULT_MAX_SIZE, MediaFolder, MediaItem, MediaRecord, download_flow, media_item
+from .models import (
+    Attachment,
+    BoardPage,
+    ForumIndex,
+    Image,
+    Post,
+    Site,
+    Source,
+    Thread,
+    ThreadPage,
+    ThreadSummary,
+    UserProfile,
+)
+from .parsers.api import parse_api_board_page, parse_api_forum_index, parse_api_profile, parse_api_thread_page
+from .parsers.archiver import parse_archiver_board_page, parse_archiver_index, parse_archiver_thread_page
 from .parsers.board import parse_board_page
 from .parsers.dates import DEFAULT_TZ
 from .parsers.index import parse_forum_index
@@ -29,6 +55,7 @@ from .parsers.profile import parse_profile
 from .parsers.shell import check_page
 from .parsers.site import read_api_check, read_archiver_index, site_from_index
 from .parsers.thread import PostMerger, build_thread, parse_thread_page
+from .store import PostImage, Store
 from .urls import api_url, board_url, index_url, normalize_base, parse_url, thread_url, user_url
 
 __all__ = [
@@ -44,6 +71,11 @@ __all__ = [
     "UserRef",
     "select_pages",
 ]
+
+T = TypeVar("T")
+
+# Up to 20% more than 1/rate between two requests: a steady metronome is what bot filters look for.
+_PACE_JITTER = 0.2
 
 ThreadRef = int | str
 """A thread id, or any thread/post URL of the client's site (see :mod:`discuz_scraper.urls`)."""
@@ -140,10 +172,24 @@ class ClientOptions(TypedDict, total=False):
     max_retry_after: float
     allow_offsite_redirects: bool
     default_tz: tzinfo
+    backend: Backend
+    api_ppp: int
+    board_password: Mapping[int, str] | None
+    respect_robots: bool | None
 
 
 class BaseClient:
-    """Everything the sync and async clients share: configuration, URL building, parsing."""
+    """Everything the sync and async clients share: configuration, URL building, parsing.
+
+    ``backend`` (``"auto"``, ``"html"``, ``"api"``, ``"archiver"``) chooses, per request, which of
+    the desktop pages, the mobile JSON API and the archiver answers (:mod:`discuz_scraper.backends`
+    has the rules); ``api_ppp`` is the page size asked of the API (1 to 100 posts). The default is
+    ``"html"``, the reference with every field the forum shows: the API and the archiver leave some
+    out (avatars, stat boxes, forum statistics…), so choosing them, or ``"auto"``, is the caller's
+    trade of fields for requests.
+    """
+
+    _jar: httpx.Cookies  # the fetcher's jar, set by each client
 
     def __init__(
         self,
@@ -157,8 +203,14 @@ class BaseClient:
         max_retry_after: float = 120.0,
         allow_offsite_redirects: bool = False,
         default_tz: tzinfo = DEFAULT_TZ,
+        backend: Backend = "html",
+        api_ppp: int = DEFAULT_API_PPP,
+        board_password: Mapping[int, str] | None = None,
+        respect_robots: bool | None = None,
     ) -> None:
         self.base_url = normalize_base(base_url)
+        # Which backend answers which request (HTML, mobile API, archiver): see backends.py.
+        self._backends = BackendSelector(backend, api_ppp)
         defaults = FetchConfig()
         self.config = FetchConfig(
             user_agent=user_agent or defaults.user_agent,
@@ -168,12 +220,39 @@ class BaseClient:
             concurrency=concurrency,
             max_retry_after=max_retry_after,
             allow_offsite_redirects=allow_offsite_redirects,
+            pace_jitter=_PACE_JITTER,
         )
         self.default_tz = default_tz
+        # Login, board passwords, robots.txt, anti-collection and CC pages: see access.py.
+        self._access = AccessPolicy(
+            self.base_url,
+            user_agent=self.config.user_agent,
+            board_passwords=board_password,
+            respect_robots=respect_robots,
+        )
         self._legacy = False  # Discuz 7.2 names its scripts viewthread.php etc.
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.base_url!r})"
+
+    # -- cookies --------------------------------------------------------------------------------
+
+    def _cookie_jar(self, cookies: CookieSource | None) -> httpx.Cookies | None:
+        """``cookies`` in any form :func:`~discuz_scraper.cookies.load_cookies` reads; cookies
+        without a domain of their own are bound to this site's host."""
+        return None if cookies is None else load_cookies(cookies, domain=self.base_url)
+
+    def load_cookies(self, source: CookieSource) -> None:
+        """Add cookies to the jar (a file :meth:`save_cookies` wrote, a browser export, a
+        cookies.txt, a ``Cookie:`` header or a dict); same-named cookies are replaced."""
+        jar = self._cookie_jar(source)
+        assert jar is not None
+        for cookie in jar.jar:
+            self._jar.jar.set_cookie(cookie)
+
+    def save_cookies(self, path: str | os.PathLike[str]) -> None:
+        """Write the jar to ``path`` (JSON, mode 0600) for :meth:`load_cookies` in a later run."""
+        save_cookies(self._jar, path)
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -311,6 +390,79 @@ class BaseClient:
             return page.tid
         return parsed.tid
 
+    # -- backends: one request, answered by HTML, the mobile API or the archiver ---------------
+
+    def _thread_request(
+        self, tid: int, page: int, *, whole: bool, pinned: Source | None = None
+    ) -> BackendRequest[ThreadPage]:
+        """A thread page; ``whole`` = part of a whole-thread read (``auto`` may use the API)."""
+        return BackendRequest("thread" if whole else "thread_page", tid, page, self._read_thread, pinned)
+
+    def _board_request(self, board: int | str, page: int) -> BackendRequest[BoardPage]:
+        kind: RequestKind = "board" if isinstance(board, int) else "board_alias"
+        return BackendRequest(kind, board, page, self._read_board)
+
+    def _index_request(self) -> BackendRequest[ForumIndex]:
+        return BackendRequest("index", None, 1, self._read_index)
+
+    def _user_request(self, ref: UserRef) -> BackendRequest[UserProfile]:
+        uid = parse_url(self._user_page_url(ref)).uid
+        return BackendRequest("user", uid, 1, self._read_user)
+
+    def _backend_url(self, request: BackendRequest[T], source: Source) -> str:
+        return request_url(
+            request, source, self.base_url, api_ppp=self._backends.api_ppp, legacy=self._legacy
+        )
+
+    def _api_answer(self, response: Response) -> str:
+        """The JSON text of an API answer; an error status means the API is not there to ask."""
+        self._checked(response)
+        if response.status_code != 200:
+            raise BackendUnavailable(
+                f"the mobile API answered HTTP {response.status_code}", url=response.url
+            )
+        return response.text
+
+    def _read_thread(self, response: Response, source: Source) -> ThreadPage:
+        if source == "api":
+            return parse_api_thread_page(
+                self._api_answer(response), response.url, default_tz=self.default_tz, now=self._now()
+            )
+        if source == "archiver":
+            return parse_archiver_thread_page(
+                self._checked(response).text,
+                response.url,
+                status=response.status_code,
+                now=self._now(),
+                default_tz=self.default_tz,
+            )
+        return self._parse_thread(response)
+
+    def _read_board(self, response: Response, source: Source) -> BoardPage:
+        if source == "api":
+            return parse_api_board_page(self._api_answer(response), response.url, default_tz=self.default_tz)
+        if source == "archiver":
+            return parse_archiver_board_page(
+                self._checked(response).text, response.url, status=response.status_code
+            )
+        return self._parse_board(response)
+
+    def _read_index(self, response: Response, source: Source) -> ForumIndex:
+        if source == "api":
+            return parse_api_forum_index(self._api_answer(response), response.url)
+        if source == "archiver":
+            return parse_archiver_index(
+                self._checked(response).text, response.url, status=response.status_code
+            )
+        return self._parse_index(response)
+
+    def _read_user(self, response: Response, source: Source) -> UserProfile:
+        if source == "api":
+            return parse_api_profile(
+                self._api_answer(response), response.url, default_tz=self.default_tz, now=self._now()
+            )
+        return self._parse_user(response)
+
     # -- site detection: the index, then (for a Discuz site) the API and archiver probes -------
 
     def _site_urls(self) -> tuple[str, str, str]:
@@ -369,7 +521,7 @@ class DiscuzClient(BaseClient):
         self,
         base_url: str,
         *,
-        cookies: httpx.Cookies | dict[str, str] | None = None,
+        cookies: CookieSource | None = None,
         transport: httpx.BaseTransport | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -377,7 +529,10 @@ class DiscuzClient(BaseClient):
     ) -> None:
         super().__init__(base_url, **options)
         self._options = options
-        self._fetcher = Fetcher(self.config, cookies=cookies, transport=transport, sleep=sleep)
+        self._fetcher = AccessFetcher(
+            self.config, self._access, cookies=self._cookie_jar(cookies), transport=transport, sleep=sleep
+        )
+        self._jar = self._fetcher.cookies
         if async_transport is None and isinstance(transport, httpx.AsyncBaseTransport):
             async_transport = transport
         self._sync_only_transport = transport is not None and async_transport is None
@@ -404,11 +559,53 @@ class DiscuzClient(BaseClient):
         """The client's cookie jar (crawls share it)."""
         return self._fetcher.cookies
 
+    def login(
+        self,
+        username: str,
+        password: str,
+        *,
+        question_id: int = 0,
+        answer: str | None = None,
+        seccode: str | None = None,
+        via: Literal["form", "api"] = "form",
+    ) -> LoggedInUser:
+        """Log in with a password and return the member the next page shows.
+
+        ``via="form"`` drives ``member.php?mod=logging&action=login`` like a browser (GET the form,
+        POST it, read the index); ``via="api"`` posts to the mobile API's ``module=login``.
+        ``question_id``/``answer`` are the account's security question (1-7), ``seccode`` the
+        answer to the form's captcha or verification question. Raises
+        :class:`~discuz_scraper.errors.LoginFailed` (``tries_left``; key ``login_invalid``,
+        ``login_question_empty``, ``login_question_invalid``...),
+        :class:`~discuz_scraper.errors.LoginLocked` (15 minutes, ``retry_after``) and
+        :class:`~discuz_scraper.errors.CaptchaRequired` (``captcha_url``). The password goes
+        into the request body only.
+        """
+        return self._fetcher.run(login_flow(
+            self._access, username, password, question_id=question_id, answer=answer, seccode=seccode, via=via
+        ))
+
+    def whoami(self) -> LoggedInUser | None:
+        """The member the forum index shows for this client's cookies, ``None`` for a guest."""
+        return self._fetcher.run(whoami_flow(self._access))
+
     def _probe(self, url: str) -> Response | None:
         try:
             return self._fetcher.get(url)
         except DiscuzError:
             return None
+
+    def _fetch(self, request: BackendRequest[T]) -> T:
+        """Send ``request`` to the backends :mod:`~discuz_scraper.backends` picks, in turn."""
+        if self._backends.wants_probe(request):
+            self._backends.learn(self._probe(self._site_urls()[1]))
+        attempts = self._backends.attempts(request)
+        while True:
+            source = attempts.next_source()
+            try:
+                return request.parse(self._fetcher.get(self._backend_url(request, source)), source)
+            except DiscuzError as exc:
+                attempts.failed(exc)
 
     def site(self) -> Site:
         """What the forum says about itself: Discuz or not (with the evidence), version, charset,
@@ -427,12 +624,12 @@ class DiscuzClient(BaseClient):
 
     def forum_index(self) -> ForumIndex:
         """The forum index (``forum.php``): categories, boards, sub-boards, statistics."""
-        return self._parse_index(self._fetcher.get(index_url(self.base_url)))
+        return self._fetch(self._index_request())
 
     def board(self, ref: BoardRef, page: int | None = None) -> BoardPage:
         """One page of a board's thread list (``page`` defaults to the URL's page, else 1)."""
         board, number = self._board_target(ref, page)
-        return self._parse_board(self._fetcher.get(self._board_page_url(board, number)))
+        return self._fetch(self._board_request(board, number))
 
     def iter_threads(
         self, ref: BoardRef, *, pages: PageSelection = None, since: datetime | None = None
@@ -445,7 +642,7 @@ class DiscuzClient(BaseClient):
 
     def user(self, ref: UserRef) -> UserProfile:
         """A member's profile page."""
-        return self._parse_user(self._fetcher.get(self._user_page_url(ref)))
+        return self._fetch(self._user_request(ref))
 
     def _tid(self, ref: ThreadRef) -> int:
         tid, url = self._thread_target(ref)
@@ -455,17 +652,21 @@ class DiscuzClient(BaseClient):
         return self._tid_from_redirect(self._fetcher.get(url))
 
     def thread_page(self, ref: ThreadRef, page: int = 1) -> ThreadPage:
-        """One page of a thread, parsed."""
+        """One page of a thread, parsed (a desktop page number, unless ``backend="api"``)."""
         tid = self._tid(ref)
-        return self._parse_thread(self._fetcher.get(self._thread_page_url(tid, page)))
+        return self._fetch(self._thread_request(tid, page, whole=False))
 
     def iter_pages(self, ref: ThreadRef, *, pages: PageSelection = None) -> Iterator[ThreadPage]:
-        """Parsed thread pages one by one, stopping at the thread's last page."""
+        """Parsed thread pages one by one, stopping at the thread's last page.
+
+        Without ``pages`` the backend may be the mobile API (pages of ``api_ppp`` posts); later
+        pages always come from the backend that answered the first.
+        """
         tid = self._tid(ref)
-        first = self.thread_page(tid, self._first_page(pages))
+        first = self._fetch(self._thread_request(tid, self._first_page(pages), whole=pages is None))
         yield first
         for number in self._remaining_pages(first, pages):
-            yield self.thread_page(tid, number)
+            yield self._fetch(self._thread_request(tid, number, whole=True, pinned=first.source))
 
     def thread(
         self, ref: ThreadRef, *, pages: PageSelection = None, progress: PageCallback | None = None
@@ -495,20 +696,58 @@ class DiscuzClient(BaseClient):
         with_posts: bool = True,
         pages: PageSelection = None,
         concurrency: int | None = None,
+        store: Store | None = None,
+        stop_after: int | None = None,
     ) -> Iterator[CrawlEvent]:
-        """Same as :meth:`AsyncDiscuzClient.crawl_board`, streamed from a worker thread."""
-        return stream_in_thread(
-            self._async_twin,
-            lambda twin: CrawlEngine(twin, with_posts=with_posts, concurrency=concurrency).board(
-                ref, pages=pages
-            ),
+        """Same as :meth:`AsyncDiscuzClient.crawl_board`, streamed from a worker thread; the
+        ``store`` is only ever called from this (the calling) thread."""
+        return self._crawl_in_thread(
+            lambda engine: engine.board(ref, pages=pages),
+            with_posts=with_posts, concurrency=concurrency, store=store, stop_after=stop_after,
         )
 
-    def crawl_forum(self, *, with_posts: bool = True, concurrency: int | None = None) -> Iterator[CrawlEvent]:
+    def crawl_forum(
+        self,
+        *,
+        with_posts: bool = True,
+        concurrency: int | None = None,
+        store: Store | None = None,
+        stop_after: int | None = None,
+    ) -> Iterator[CrawlEvent]:
         """Same as :meth:`AsyncDiscuzClient.crawl_forum`, streamed from a worker thread."""
+        return self._crawl_in_thread(
+            lambda engine: engine.forum(),
+            with_posts=with_posts, concurrency=concurrency, store=store, stop_after=stop_after,
+        )
+
+    def retry_failed(self, store: Store, *, concurrency: int | None = None) -> Iterator[CrawlEvent]:
+        """Same as :meth:`AsyncDiscuzClient.retry_failed`, streamed from a worker thread."""
+        return self._crawl_in_thread(
+            lambda engine: engine.retry_failed(), concurrency=concurrency, store=store
+        )
+
+    def download(
+        self,
+        media: Image | Attachment | PostImage,
+        dest: str | os.PathLike[str],
+        *,
+        post: Post | None = None,
+        max_size: int = DEFAULT_MAX_SIZE,
+    ) -> MediaRecord:
+        """Download one image or attachment into folder ``dest`` with the post's page as Referer
+        (see :mod:`discuz_scraper.media`: safe names, de-duplication, sidecar ``media.jsonl``)."""
+        item = media_item(self.base_url, media, post)
+        return self.download_item(item, MediaFolder(dest, max_size=max_size))
+
+    def download_item(self, item: MediaItem, folder: MediaFolder) -> MediaRecord:
+        """Download ``item`` into ``folder`` (many items, one folder: the ``media`` command)."""
+        return self._fetcher.run(download_flow(folder, item))
+
+    def _crawl_in_thread(
+        self, start: Callable[[CrawlEngine], AsyncIterator[CrawlEvent]], **options: Any
+    ) -> Iterator[CrawlEvent]:
         return stream_in_thread(
-            self._async_twin,
-            lambda twin: CrawlEngine(twin, with_posts=with_posts, concurrency=concurrency).forum(),
+            self._async_twin, lambda twin, run_store: start(CrawlEngine(twin, run_store=run_store, **options))
         )
 
     def _async_twin(self) -> AsyncDiscuzClient:
@@ -524,6 +763,8 @@ class DiscuzClient(BaseClient):
         twin.cookies.jar = self.cookies.jar
         twin._fetcher.share_pacing(self._fetcher)
         twin._legacy = self._legacy
+        twin._access = twin._fetcher.access = self._access  # one _dsign cache, one robots.txt
+        twin._backends = self._backends  # module=check is probed once for both
         return twin
 
 
@@ -534,13 +775,16 @@ class AsyncDiscuzClient(BaseClient):
         self,
         base_url: str,
         *,
-        cookies: httpx.Cookies | dict[str, str] | None = None,
+        cookies: CookieSource | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         **options: Unpack[ClientOptions],
     ) -> None:
         super().__init__(base_url, **options)
-        self._fetcher = AsyncFetcher(self.config, cookies=cookies, transport=transport, sleep=sleep)
+        self._fetcher = AsyncAccessFetcher(
+            self.config, self._access, cookies=self._cookie_jar(cookies), transport=transport, sleep=sleep
+        )
+        self._jar = self._fetcher.cookies
 
     async def __aenter__(self) -> AsyncDiscuzClient:
         return self
@@ -563,11 +807,42 @@ class AsyncDiscuzClient(BaseClient):
         """The client's cookie jar."""
         return self._fetcher.cookies
 
+    async def login(
+        self,
+        username: str,
+        password: str,
+        *,
+        question_id: int = 0,
+        answer: str | None = None,
+        seccode: str | None = None,
+        via: Literal["form", "api"] = "form",
+    ) -> LoggedInUser:
+        """See :meth:`DiscuzClient.login`."""
+        return await self._fetcher.run(login_flow(
+            self._access, username, password, question_id=question_id, answer=answer, seccode=seccode, via=via
+        ))
+
+    async def whoami(self) -> LoggedInUser | None:
+        """See :meth:`DiscuzClient.whoami`."""
+        return await self._fetcher.run(whoami_flow(self._access))
+
     async def _probe(self, url: str) -> Response | None:
         try:
             return await self._fetcher.get(url)
         except DiscuzError:
             return None
+
+    async def _fetch(self, request: BackendRequest[T]) -> T:
+        """See :meth:`DiscuzClient._fetch`."""
+        if self._backends.wants_probe(request):
+            self._backends.learn(await self._probe(self._site_urls()[1]))
+        attempts = self._backends.attempts(request)
+        while True:
+            source = attempts.next_source()
+            try:
+                return request.parse(await self._fetcher.get(self._backend_url(request, source)), source)
+            except DiscuzError as exc:
+                attempts.failed(exc)
 
     async def site(self) -> Site:
         """See :meth:`DiscuzClient.site`; the two probes run concurrently."""
@@ -583,12 +858,12 @@ class AsyncDiscuzClient(BaseClient):
 
     async def forum_index(self) -> ForumIndex:
         """The forum index (``forum.php``): categories, boards, sub-boards, statistics."""
-        return self._parse_index(await self._fetcher.get(index_url(self.base_url)))
+        return await self._fetch(self._index_request())
 
     async def board(self, ref: BoardRef, page: int | None = None) -> BoardPage:
         """One page of a board's thread list (``page`` defaults to the URL's page, else 1)."""
         board, number = self._board_target(ref, page)
-        return self._parse_board(await self._fetcher.get(self._board_page_url(board, number)))
+        return await self._fetch(self._board_request(board, number))
 
     async def iter_threads(
         self, ref: BoardRef, *, pages: PageSelection = None, since: datetime | None = None
@@ -602,7 +877,7 @@ class AsyncDiscuzClient(BaseClient):
 
     async def user(self, ref: UserRef) -> UserProfile:
         """A member's profile page."""
-        return self._parse_user(await self._fetcher.get(self._user_page_url(ref)))
+        return await self._fetch(self._user_request(ref))
 
     async def _tid(self, ref: ThreadRef) -> int:
         tid, url = self._thread_target(ref)
@@ -612,9 +887,9 @@ class AsyncDiscuzClient(BaseClient):
         return self._tid_from_redirect(await self._fetcher.get(url))
 
     async def thread_page(self, ref: ThreadRef, page: int = 1) -> ThreadPage:
-        """One page of a thread, parsed."""
+        """One page of a thread, parsed (a desktop page number, unless ``backend="api"``)."""
         tid = await self._tid(ref)
-        return self._parse_thread(await self._fetcher.get(self._thread_page_url(tid, page)))
+        return await self._fetch(self._thread_request(tid, page, whole=False))
 
     async def thread(
         self, ref: ThreadRef, *, pages: PageSelection = None, progress: PageCallback | None = None
@@ -622,23 +897,24 @@ class AsyncDiscuzClient(BaseClient):
         """The whole thread; pages after the first are fetched concurrently (within the rate limit)."""
         tid = await self._tid(ref)
 
-        async def fetch(number: int) -> ThreadPage:
-            page = await self.thread_page(tid, number)
+        async def fetch(number: int, pinned: Source | None) -> ThreadPage:
+            page = await self._fetch(self._thread_request(tid, number, whole=pages is None, pinned=pinned))
             if progress is not None:
                 progress(page)
             return page
 
-        first = await fetch(self._first_page(pages))
-        rest = await asyncio.gather(*(fetch(n) for n in self._remaining_pages(first, pages)))
+        first = await fetch(self._first_page(pages), None)
+        rest = await asyncio.gather(*(fetch(n, first.source) for n in self._remaining_pages(first, pages)))
         return build_thread([first, *rest], fetched_at=self._now())
 
     async def iter_pages(self, ref: ThreadRef, *, pages: PageSelection = None) -> AsyncIterator[ThreadPage]:
-        """Parsed thread pages one by one, stopping at the thread's last page."""
+        """Parsed thread pages one by one, stopping at the thread's last page (see
+        :meth:`DiscuzClient.iter_pages` for the backend)."""
         tid = await self._tid(ref)
-        first = await self.thread_page(tid, self._first_page(pages))
+        first = await self._fetch(self._thread_request(tid, self._first_page(pages), whole=pages is None))
         yield first
         for number in self._remaining_pages(first, pages):
-            yield await self.thread_page(tid, number)
+            yield await self._fetch(self._thread_request(tid, number, whole=True, pinned=first.source))
 
     async def iter_posts(self, ref: ThreadRef, *, pages: PageSelection = None) -> AsyncIterator[Post]:
         """Stream the thread's posts page by page; memory stays flat however long the thread."""
@@ -656,6 +932,8 @@ class AsyncDiscuzClient(BaseClient):
         with_posts: bool = True,
         pages: PageSelection = None,
         concurrency: int | None = None,
+        store: Store | None = None,
+        stop_after: int | None = None,
     ) -> AsyncIterator[CrawlEvent]:
         """Walk one board (its pages, its sub-boards) and, with ``with_posts``, every listed thread.
 
@@ -664,12 +942,47 @@ class AsyncDiscuzClient(BaseClient):
         the last item is always a :class:`~discuz_scraper.crawl.CrawlReport`. Per-item failures are
         collected in the report instead of ending the crawl. ``concurrency`` defaults to the
         client's; the rate limit always applies.
+
+        With a ``store`` the crawl saves as it goes and is resumable and incremental: only what
+        is not stored or changed is fetched; ``stop_after=N`` ends a list walk after N unchanged
+        threads in a row (see :mod:`discuz_scraper.crawl`).
         """
-        return CrawlEngine(self, with_posts=with_posts, concurrency=concurrency).board(ref, pages=pages)
+        return CrawlEngine(
+            self, with_posts=with_posts, concurrency=concurrency, store=store, stop_after=stop_after
+        ).board(ref, pages=pages)
+
+    async def download(
+        self,
+        media: Image | Attachment | PostImage,
+        dest: str | os.PathLike[str],
+        *,
+        post: Post | None = None,
+        max_size: int = DEFAULT_MAX_SIZE,
+    ) -> MediaRecord:
+        """See :meth:`DiscuzClient.download`."""
+        item = media_item(self.base_url, media, post)
+        return await self.download_item(item, MediaFolder(dest, max_size=max_size))
+
+    async def download_item(self, item: MediaItem, folder: MediaFolder) -> MediaRecord:
+        """See :meth:`DiscuzClient.download_item`."""
+        return await self._fetcher.run(download_flow(folder, item))
+
+    def retry_failed(self, store: Store, *, concurrency: int | None = None) -> AsyncIterator[CrawlEvent]:
+        """Fetch again only what the store's failures table lists for this site (see
+        :meth:`~discuz_scraper.crawl.CrawlEngine.retry_failed`); successes clear their failure."""
+        return CrawlEngine(self, concurrency=concurrency, store=store).retry_failed()
 
     def crawl_forum(
-        self, *, with_posts: bool = True, concurrency: int | None = None
+        self,
+        *,
+        with_posts: bool = True,
+        concurrency: int | None = None,
+        store: Store | None = None,
+        stop_after: int | None = None,
     ) -> AsyncIterator[CrawlEvent]:
         """Walk the whole forum: index → every board and its pages → every thread (see
-        :meth:`crawl_board`). Redirect and private boards are reported as skipped."""
-        return CrawlEngine(self, with_posts=with_posts, concurrency=concurrency).forum()
+        :meth:`crawl_board`, also for ``store`` and ``stop_after``). Redirect and private boards
+        are reported as skipped."""
+        return CrawlEngine(
+            self, with_posts=with_posts, concurrency=concurrency, store=store, stop_after=stop_after
+        ).forum()

@@ -9,6 +9,31 @@ repeat on every page, global stickies on every board, a moved thread's row links
 A job that fails with a :class:`~discuz_scraper.errors.DiscuzError` becomes a
 :class:`CrawlFailure` in the final :class:`CrawlReport` and the crawl goes on. Requests go through
 the client's fetcher, so its rate limit and concurrency cap always hold.
+
+**With a store** (``store=``, see :mod:`discuz_scraper.store`) a crawl is resumable and incremental:
+
+- every list page is saved (its rows and the page marked done in one transaction), every thread
+  page is saved and marked done as it arrives, and a thread is marked done with its list row's
+  reply count and last-post time once all its pages are in. A crash at any moment loses at most
+  the pages in flight; running the same crawl again fetches what is not done yet.
+- the board lists are always read again. A row whose thread is done and whose reply count and
+  last-post time equal the stored ones is *unchanged* and not fetched; a changed thread is fetched
+  from the page holding its last stored floor on (that page may have gained replies or edits); a
+  thread cut short by a crash is fetched from its first page not done, skipping the done ones.
+  An edit on an earlier page of a thread is therefore not seen (a list row does not show edits).
+- ``stop_after=N`` ends a board's list walk after N unchanged rows in a row (sticky rows do not
+  count): lists are ordered by last post, so the rest is unchanged too. Pages are then read one
+  after the other instead of all at once.
+- failures go to the store's failures table (URL, error type, attempts); a later success clears
+  them. :meth:`CrawlEngine.retry_failed` fetches only the recorded failures.
+
+A crawl with a store yields, per thread, a :class:`~discuz_scraper.models.Thread` holding the posts
+fetched *in this run* (an incremental run fetches only the newer pages); the store holds them all.
+
+SQLite connections belong to the thread that opened them, so every store call goes through a
+:class:`StoreRunner`: the async client calls the store right there in the event loop's thread
+(:func:`run_inline`); the sync client's crawl runs on a worker thread and hands each store call to
+the caller's thread, which runs it between the items it receives (:func:`stream_in_thread`).
 """
 
 from __future__ import annotations
@@ -17,17 +42,22 @@ import asyncio
 import contextlib
 import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, TypeVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .access import crawling
 from .errors import ConfigError, DiscuzError
-from .models import Board, BoardPage, Thread, ThreadSummary
+from .models import Board, BoardPage, Thread, ThreadPage, ThreadSummary
+from .parsers.thread import build_thread
+from .urls import parse_url
 
 if TYPE_CHECKING:
     from .client import AsyncDiscuzClient, BoardRef, PageSelection
+    from .store import Failure, Store
 
 __all__ = [
     "CrawlEngine",
@@ -36,6 +66,8 @@ __all__ = [
     "CrawlItem",
     "CrawlReport",
     "CrawlSkip",
+    "StoreRunner",
+    "run_inline",
     "stream_in_thread",
 ]
 
@@ -54,13 +86,13 @@ class CrawlFailure(BaseModel):
 
 
 class CrawlSkip(BaseModel):
-    """A listed board the crawl did not enter, and why."""
+    """A listed board the crawl did not enter, or a URL robots.txt disallows, and why."""
 
     model_config = ConfigDict(extra="forbid")
 
     url: str
     name: str
-    reason: Literal["redirect", "private"]
+    reason: Literal["redirect", "private", "robots_txt"]
 
 
 class CrawlReport(BaseModel):
@@ -71,7 +103,8 @@ class CrawlReport(BaseModel):
     boards: int = Field(default=0, description="boards whose thread list was read")
     thread_rows: int = Field(default=0, description="distinct thread-list rows (tids) seen")
     threads: int = Field(default=0, description="threads fetched with their posts")
-    posts: int = 0
+    posts: int = Field(default=0, description="posts fetched (in this run: new pages only when incremental)")
+    unchanged: int = Field(default=0, description="rows whose stored thread was up to date (store only)")
     requests: int = Field(default=0, description="HTTP requests sent, retries and redirects included")
     failures: list[CrawlFailure] = Field(default_factory=list)
     skipped: list[CrawlSkip] = Field(default_factory=list)
@@ -84,8 +117,24 @@ CrawlEvent = CrawlItem | CrawlReport
 """What crawl iterators yield: items, then one final :class:`CrawlReport`."""
 
 
+class StoreRunner(Protocol):
+    """Runs a store call in the thread that owns the store and hands back its result."""
+
+    def __call__(self, call: Callable[[], T]) -> Awaitable[T]: ...
+
+
+async def run_inline(call: Callable[[], T]) -> T:
+    """The :class:`StoreRunner` for a store owned by the event loop's own thread: call it at once."""
+    return call()
+
+
 @dataclass(frozen=True)
 class _IndexJob:
+    pass
+
+
+@dataclass(frozen=True)
+class _RetryJob:
     pass
 
 
@@ -101,9 +150,14 @@ class _BoardJob:
 @dataclass(frozen=True)
 class _ThreadJob:
     tid: int
+    row: ThreadSummary | None = None
+    start: int | None = 1
+    """The first page to fetch; ``None`` when every page is stored and only the done mark is missing."""
+    skip: frozenset[int] = frozenset()
+    """Pages already stored by an interrupted run."""
 
 
-_Job = _IndexJob | _BoardJob | _ThreadJob
+_Job = _IndexJob | _RetryJob | _BoardJob | _ThreadJob
 _Jobs = asyncio.Queue[_Job]
 
 
@@ -112,24 +166,47 @@ class _Done:
 
 
 _Out = asyncio.Queue[CrawlItem | Exception | _Done]
+_Kind = Literal["index", "board", "thread"]
+
+
+def _positive(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    return value
 
 
 class CrawlEngine:
-    """Runs one crawl over an :class:`AsyncDiscuzClient`; use :meth:`forum` or :meth:`board` once."""
+    """Runs one crawl over an :class:`AsyncDiscuzClient`; use :meth:`forum`, :meth:`board` or
+    :meth:`retry_failed` once. ``store``, ``stop_after`` and ``run_store``: see the module docstring."""
 
     def __init__(
-        self, client: AsyncDiscuzClient, *, with_posts: bool = True, concurrency: int | None = None
+        self,
+        client: AsyncDiscuzClient,
+        *,
+        with_posts: bool = True,
+        concurrency: int | None = None,
+        store: Store | None = None,
+        stop_after: int | None = None,
+        run_store: StoreRunner = run_inline,
     ) -> None:
         workers = client.config.concurrency if concurrency is None else concurrency
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ConfigError(f"concurrency must be a positive integer, got {concurrency!r}")
+        self._workers = _positive("concurrency", workers)
+        if stop_after is not None:
+            if store is None:
+                raise ConfigError("stop_after needs a store: unchanged threads are known from the store")
+            _positive("stop_after", stop_after)
         self._client = client
         self._with_posts = with_posts
-        self._workers = workers
+        self._store = store
+        self._stop_after = stop_after
+        self._run_store = run_store
+        self._site = client.base_url
         self._report = CrawlReport()
         self._boards_queued: set[int | str] = set()
         self._boards_read: set[int] = set()
         self._tids: set[int] = set()
+        self._streaks: dict[int, int] = {}
+        self._known_failures: set[str] = set()
 
     def forum(self) -> AsyncIterator[CrawlEvent]:
         """Index → every board (and sub-board) and its pages → every thread."""
@@ -144,11 +221,24 @@ class CrawlEngine:
         self._boards_queued.add(board)
         return self._run(_BoardJob(board, self._client._first_page(pages), pages))
 
+    def retry_failed(self) -> AsyncIterator[CrawlEvent]:
+        """Only the URLs in the store's failures table: a failed thread is fetched (what is not
+        stored yet), a failed board page is read again (a first page walks its board again)."""
+        if self._store is None:
+            raise ConfigError("retry_failed needs a store: the failures are read from it")
+        return self._run(_RetryJob())
+
+    # -- the loop ----------------------------------------------------------------------------------
+
     async def _run(self, seed: _Job) -> AsyncIterator[CrawlEvent]:
         jobs: _Jobs = asyncio.Queue()
         # Bounded, so a slow consumer holds the workers back instead of piling models up.
         out: _Out = asyncio.Queue(maxsize=self._workers * 4)
         started = self._client.requests_sent
+        store = self._store
+        if store is not None:
+            recorded = await self._run_store(lambda: store.failures(self._site))
+            self._known_failures = {failure.url for failure in recorded}
         jobs.put_nowait(seed)
         tasks = [asyncio.create_task(self._work(jobs, out)) for _ in range(self._workers)]
         tasks.append(asyncio.create_task(self._close_when_idle(jobs, out)))
@@ -173,70 +263,112 @@ class CrawlEngine:
         await out.put(_Done())
 
     async def _work(self, jobs: _Jobs, out: _Out) -> None:
+        # Each worker task runs in its own copy of the context: this marks only the crawl's
+        # requests, which honour robots.txt unless the client says otherwise (access.py).
+        crawling.set(True)
         while True:
             job = await jobs.get()
             try:
                 for item in await self._do(job, jobs):
                     await out.put(item)
-            except Exception as exc:  # a bug, not a site's refusal: end the crawl with it
+            except Exception as exc:  # a bug or a store failure, not a site's refusal: end the crawl
                 await out.put(exc)
             finally:
                 jobs.task_done()
 
-    async def _do(self, job: _Job, jobs: _Jobs) -> list[CrawlItem]:
+    async def _do(self, job: _Job, jobs: _Jobs) -> Sequence[CrawlItem]:
         client = self._client
         if isinstance(job, _ThreadJob):
-            url = client._thread_page_url(job.tid, 1)
-            try:
-                thread = await client.thread(job.tid)
-            except DiscuzError as exc:
-                self._fail(url, "thread", exc)
-                return []
-            self._report.threads += 1
-            self._report.posts += len(thread.posts)
-            return [thread]
+            return await self._thread(job)
         if isinstance(job, _BoardJob):
             url = client._board_page_url(job.board, job.page)
             try:
                 page = await client.board(job.board, job.page)
             except DiscuzError as exc:
-                self._fail(url, "board", exc)
+                await self._fail(url, "board", exc)
                 return []
-            return self._board_page(job, page, jobs)
+            await self._succeeded(url)
+            return await self._board_page(job, page, jobs)
+        if isinstance(job, _RetryJob):
+            store = self._store
+            assert store is not None  # retry_failed() refuses to start without one
+            retries = await self._run_store(lambda: [self._retry_job(f) for f in store.failures(self._site)])
+            for retry in retries:
+                if retry is not None:
+                    jobs.put_nowait(retry)
+            return []
+        url = client._site_urls()[0]
         try:
             index = await client.forum_index()
         except DiscuzError as exc:
-            self._fail(client._site_urls()[0], "index", exc)
+            await self._fail(url, "index", exc)
             return []
+        await self._succeeded(url)
         for category in index.categories:
             for listed in category.boards:
                 self._queue_board(listed, jobs, None)
         return []
 
-    def _board_page(self, job: _BoardJob, page: BoardPage, jobs: _Jobs) -> list[CrawlItem]:
+    # -- boards ------------------------------------------------------------------------------------
+
+    async def _board_page(self, job: _BoardJob, page: BoardPage, jobs: _Jobs) -> list[CrawlItem]:
         items: list[CrawlItem] = []
+        board: Board | None = None
         if job.first:
             if page.fid in self._boards_read:
                 return []  # the same board under another name (alias and fid)
             self._boards_read.add(page.fid)
             self._boards_queued.add(page.fid)
             self._report.boards += 1
-            items.append(self._board_model(job, page))
-            for number in self._client._board_pages_after(page, job.pages):
-                jobs.put_nowait(_BoardJob(job.board, number, job.pages, first=False))
+            board = self._board_model(job, page)
+            items.append(board)
+            if self._stop_after is None:
+                for number in self._client._board_pages_after(page, job.pages):
+                    jobs.put_nowait(_BoardJob(job.board, number, job.pages, first=False))
             for sub in page.sub_boards:
                 self._queue_board(sub, jobs, job.pages)
         elif page.past_the_end:
             return []  # the board shrank while we read it: these rows are page 1's
-        for row in page.rows:
-            if row.tid in self._tids:
-                continue
-            self._tids.add(row.tid)
-            self._report.thread_rows += 1
-            items.append(row)
-            if self._with_posts:
-                jobs.put_nowait(_ThreadJob(row.tid))
+        rows = [row for row in page.rows if row.tid not in self._tids]
+        self._tids.update(row.tid for row in rows)
+        self._report.thread_rows += len(rows)
+        items.extend(rows)
+        plans = await self._save_list(board, page, rows)
+        for plan in plans:
+            if plan is None:
+                self._report.unchanged += 1
+            elif self._with_posts:
+                jobs.put_nowait(plan)
+        if self._stop_after is not None and not self._stopped(page, rows, plans):
+            later = self._client._board_pages_after(page, job.pages)
+            if later:
+                jobs.put_nowait(_BoardJob(job.board, later[0], job.pages, first=False))
         return items
+
+    def _stopped(self, page: BoardPage, rows: list[ThreadSummary], plans: list[_ThreadJob | None]) -> bool:
+        """Count unchanged non-sticky rows in a row across the board's pages; True once enough."""
+        streak = self._streaks.get(page.fid, 0)
+        for row, plan in zip(rows, plans, strict=True):
+            if row.sticky == 0:
+                streak = streak + 1 if plan is None else 0
+        self._streaks[page.fid] = streak
+        return self._stop_after is not None and streak >= self._stop_after
+
+    async def _save_list(
+        self, board: Board | None, page: BoardPage, rows: list[ThreadSummary]
+    ) -> list[_ThreadJob | None]:
+        """Save the list page (and its board) and decide, per new row, what its thread needs."""
+        store = self._store
+        if store is None:
+            return [_ThreadJob(row.tid, row) for row in rows]
+
+        def save_and_plan() -> list[_ThreadJob | None]:
+            if board is not None:
+                store.save_board(board, self._site)
+            store.save_board(page, self._site)
+            return [self._plan(row.tid, row) for row in rows]
+
+        return await self._run_store(save_and_plan)
 
     def _board_model(self, job: _BoardJob, page: BoardPage) -> Board:
         if job.listed is not None:
@@ -267,31 +399,166 @@ class CrawlEngine:
         for sub in listed.sub_boards:
             self._queue_board(sub, jobs, pages)
 
-    def _fail(self, url: str, kind: Literal["index", "board", "thread"], exc: DiscuzError) -> None:
+    # -- threads -----------------------------------------------------------------------------------
+
+    def _plan(self, tid: int, row: ThreadSummary | None) -> _ThreadJob | None:
+        """What thread ``tid`` still needs, from the store (runs in the store's thread)."""
+        store = self._store
+        assert store is not None  # only called for crawls with a store
+        state = store.thread_state(self._site, tid)
+        stored = store.stored_pages(self._site, tid)
+        if store.is_done(self._site, "thread", tid):
+            seen = (state.stored_replies, state.stored_last_post_at)
+            if row is not None and (row.replies, row.last_post_at) == seen:
+                return None
+            # New replies land on the last stored page first: read it again, then what follows.
+            return _ThreadJob(tid, row, start=stored.last_floor_page or 1)
+        done = set(state.pages_done)
+        missing = next(number for number in range(1, len(done) + 2) if number not in done)
+        if stored.page_count is not None and missing > stored.page_count:
+            return _ThreadJob(tid, row, start=None)
+        return _ThreadJob(tid, row, start=missing, skip=frozenset(done))
+
+    def _retry_job(self, failure: Failure) -> _Job | None:
+        """The job that retries one recorded failure (runs in the store's thread)."""
+        if failure.kind == "index":
+            return _IndexJob()
+        target = parse_url(failure.url)
+        if failure.kind == "thread" and target.tid is not None:
+            self._tids.add(target.tid)
+            return self._plan(target.tid, None)
+        board = target.fid if target.fid is not None else target.forum_alias
+        if failure.kind == "board" and board is not None:
+            self._boards_queued.add(board)
+            page = target.page or 1
+            return _BoardJob(board, page, None, first=page == 1)
+        return None
+
+    async def _thread(self, job: _ThreadJob) -> list[CrawlItem]:
+        url = self._client._thread_page_url(job.tid, 1)
+        try:
+            if self._store is not None:
+                thread = await self._stored_thread(job)
+            else:
+                thread = await self._client.thread(job.tid)
+        except DiscuzError as exc:
+            await self._fail(url, "thread", exc)
+            return []
+        await self._succeeded(url)
+        if thread is None:
+            return []
+        self._report.threads += 1
+        self._report.posts += len(thread.posts)
+        return [thread]
+
+    async def _stored_thread(self, job: _ThreadJob) -> Thread | None:
+        """Fetch and save the pages ``job`` names, then mark the thread done."""
+        store = self._store
+        assert store is not None
+        client = self._client
+        fetched_at = client._now()
+
+        async def fetch(number: int) -> ThreadPage:
+            page = await client.thread_page(job.tid, number)
+            await self._run_store(lambda: store.save_thread_page(page, self._site, fetched_at=fetched_at))
+            return page
+
+        pages: list[ThreadPage] = []
+        if job.start is not None:
+            first = await fetch(job.start)
+            rest = [n for n in client._remaining_pages(first, None) if n not in job.skip]
+            # return_exceptions: every page in flight is finished (and saved) before a failure is raised.
+            answers = await asyncio.gather(*(fetch(n) for n in rest), return_exceptions=True)
+            for answer in answers:
+                if isinstance(answer, BaseException):
+                    raise answer
+            pages = [first, *(answer for answer in answers if isinstance(answer, ThreadPage))]
+        replies, last_post_at = self._thread_marks(job, pages)
+        await self._run_store(
+            lambda: store.mark_done(self._site, "thread", job.tid, replies=replies, last_post_at=last_post_at)
+        )
+        return build_thread(pages, fetched_at=fetched_at) if pages else None
+
+    @staticmethod
+    def _thread_marks(job: _ThreadJob, pages: list[ThreadPage]) -> tuple[int | None, datetime | None]:
+        """What the done mark records: the list row's values, which the next run compares against.
+
+        A retried thread has no row: page 1's reply count (when fetched) and no time, so the next
+        list walk sees it as changed and reads its last page once more.
+        """
+        if job.row is not None:
+            return job.row.replies, job.row.last_post_at
+        return next((page.replies for page in pages if page.page == 1), None), None
+
+    # -- failures ----------------------------------------------------------------------------------
+
+    async def _fail(self, url: str, kind: _Kind, exc: DiscuzError) -> None:
+        if exc.key == "robots_txt":  # nothing was sent: the site asks crawlers to stay away
+            self._report.skipped.append(CrawlSkip(url=url, name="", reason="robots_txt"))
+            return
         self._report.failures.append(
             CrawlFailure(url=url, kind=kind, error_type=type(exc).__name__, message=exc.message)
         )
+        store = self._store
+        if store is not None:
+            await self._run_store(lambda: store.record_failure(self._site, kind, url, exc))
+
+    async def _succeeded(self, url: str) -> None:
+        store = self._store
+        if store is not None and url in self._known_failures:
+            self._known_failures.discard(url)
+            await self._run_store(lambda: store.clear_failure(self._site, url))
+
+
+class _Handoff:
+    """The channel from the crawl's worker thread to the caller's thread: items, and store calls
+    the caller runs for the worker (the store lives in the caller's thread)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.queue: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._loop = loop
+
+    async def run_store(self, call: Callable[[], T]) -> T:
+        answer: asyncio.Future[T] = self._loop.create_future()
+        self.queue.put(("call", (call, answer)))
+        return await answer
+
+    def answer(self, call: Callable[[], Any], answer: asyncio.Future[Any]) -> None:
+        """Run ``call`` here (the caller's thread) and resolve ``answer`` on the crawl's loop."""
+        try:
+            result = call()
+        except BaseException as exc:  # handed back to the worker, which ends the crawl with it
+            error = exc
+            self.wake(lambda: answer.done() or answer.set_exception(error))
+        else:
+            self.wake(lambda: answer.done() or answer.set_result(result))
+
+    def wake(self, callback: Callable[[], object]) -> None:
+        # The loop may have finished and closed while the caller still drains the last items.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(callback)
 
 
 def stream_in_thread(
     make_client: Callable[[], AsyncDiscuzClient],
-    crawl: Callable[[AsyncDiscuzClient], AsyncIterator[T]],
+    crawl: Callable[[AsyncDiscuzClient, StoreRunner], AsyncIterator[T]],
     *,
     buffer: int = 64,
 ) -> Iterator[T]:
-    """Run ``crawl(make_client())`` on a private event loop in a worker thread, streaming its
-    items to the calling thread. At most ``buffer`` items wait for the caller; closing the
-    iterator early cancels the crawl and joins the thread."""
-    handoff: queue.Queue[tuple[str, object]] = queue.Queue()
+    """Run ``crawl(make_client(), run_store)`` on a private event loop in a worker thread, streaming
+    its items to the calling thread. ``run_store`` runs store calls in the calling thread (where
+    the store was opened). At most ``buffer`` items wait for the caller; closing the iterator
+    early cancels the crawl and joins the thread."""
     credits = asyncio.Semaphore(buffer)
     loop = asyncio.new_event_loop()
+    handoff = _Handoff(loop)
 
     async def pump() -> None:
         client = make_client()
         try:
-            async for item in crawl(client):
+            async for item in crawl(client, handoff.run_store):
                 await credits.acquire()
-                handoff.put(("item", item))
+                handoff.queue.put(("item", item))
         finally:
             await client.aclose()
 
@@ -300,33 +567,31 @@ def stream_in_thread(
     def run() -> None:
         try:
             loop.run_until_complete(task)
-            handoff.put(("done", None))
+            handoff.queue.put(("done", None))
         except asyncio.CancelledError:
-            handoff.put(("done", None))
+            handoff.queue.put(("done", None))
         except BaseException as exc:  # handed to the caller's thread, re-raised there
-            handoff.put(("error", exc))
+            handoff.queue.put(("error", exc))
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
-
-    def wake(callback: Callable[[], object]) -> None:
-        # The loop may have finished and closed while the caller still drains the last items.
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(callback)
 
     worker = threading.Thread(target=run, name="discuz-crawl", daemon=True)
     worker.start()
     try:
         while True:
-            kind, value = handoff.get()
+            kind, value = handoff.queue.get()
             if kind == "done":
                 return
             if kind == "error":
                 assert isinstance(value, BaseException)
                 raise value
-            wake(credits.release)
-            yield value  # type: ignore[misc]
+            if kind == "call":
+                handoff.answer(*value)
+                continue
+            handoff.wake(credits.release)
+            yield value
     finally:
         if worker.is_alive():
-            wake(task.cancel)
+            handoff.wake(task.cancel)
         worker.join()

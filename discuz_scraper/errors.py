@@ -11,6 +11,7 @@ import re
 
 __all__ = [
     "AntiCrawlChallenge",
+    "BackendUnavailable",
     "CaptchaRequired",
     "ConfigError",
     "CookieError",
@@ -206,3 +207,8 @@ class StoreError(DiscuzError):
 
 class ExportError(DiscuzError):
     """An export or import cannot be done: unknown format, bad file, or a missing optional extra."""
+
+
+class BackendUnavailable(DiscuzError):
+    """The backend asked for cannot answer on this site (no mobile plugin, the API off, an error
+    status where its JSON should be)."""

@@ -78,6 +78,9 @@ class FetchConfig:
     backoff_max: float = 60.0
     jitter: float = 0.25
     """Fraction of the backoff wait added at random."""
+    pace_jitter: float = 0.0
+    """Fraction of the ``1/rate`` interval added at random to each send slot, so requests do not
+    tick like a metronome (the clients use 0.2; 0 keeps the spacing exact)."""
     follow_redirects: bool = True
     allow_offsite_redirects: bool = False
     max_redirects: int = 10
@@ -94,7 +97,7 @@ class FetchConfig:
             "max_bytes must be >= 1": self.max_bytes >= 1,
             "max_retry_after must be >= 0": self.max_retry_after >= 0,
             "backoff_base and backoff_max must be >= 0": self.backoff_base >= 0 and self.backoff_max >= 0,
-            "jitter must be >= 0": self.jitter >= 0,
+            "jitter must be >= 0": self.jitter >= 0 and self.pace_jitter >= 0,
             "max_redirects must be >= 0": self.max_redirects >= 0,
         }
         failed = [rule for rule, ok in checks.items() if not ok]
@@ -161,9 +164,17 @@ class _HostPacer:
     one threading lock safe for threads and for coroutines alike.
     """
 
-    def __init__(self, rate: float | None, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        clock: Callable[[], float],
+        jitter: float = 0.0,
+        rng: random.Random | None = None,
+    ) -> None:
         self._interval = 1.0 / rate if rate else 0.0
         self._clock = clock
+        self._jitter = jitter
+        self._rng = rng or random.Random()
         self._next_free: dict[str, float] = {}
         self._lock = threading.Lock()
         self.sent = 0
@@ -176,7 +187,8 @@ class _HostPacer:
                 return 0.0
             now = self._clock()
             start = max(now, self._next_free.get(host, now))
-            self._next_free[host] = start + self._interval
+            extra = self._rng.uniform(0.0, self._jitter) if self._jitter else 0.0
+            self._next_free[host] = start + self._interval * (1.0 + extra)
             return start - now
 
 
@@ -404,8 +416,8 @@ class _FetcherBase:
         self, config: FetchConfig | None, *, clock: Callable[[], float], rng: random.Random | None
     ) -> None:
         self.config = config or FetchConfig()
-        self._pacer = _HostPacer(self.config.rate, clock)
         self._rng = rng or random.Random()
+        self._pacer = _HostPacer(self.config.rate, clock, self.config.pace_jitter, self._rng)
 
     @property
     def cookies(self) -> httpx.Cookies:

@@ -41,6 +41,7 @@ __all__ = [
     "Record",
     "SQLiteStore",
     "Store",
+    "StoredPages",
     "ThreadState",
     "site_key",
 ]
@@ -93,6 +94,17 @@ class ThreadState(NamedTuple):
     pages_done: tuple[int, ...]
 
 
+class StoredPages(NamedTuple):
+    """Where a stored thread's pages end, for deciding which pages a resumed crawl still needs.
+
+    ``page_count`` is the thread's page count when it was last saved; ``last_floor_page`` the page
+    the highest stored floor was read from (new replies appear there first).
+    """
+
+    page_count: int | None
+    last_floor_page: int | None
+
+
 @dataclass(frozen=True)
 class Failure:
     """A URL that failed, how often, and the last error (its type name and redacted message)."""
@@ -137,6 +149,7 @@ class Store(Protocol):
     def failures(self, site: Site | str | None = None, kind: str | None = None) -> list[Failure]: ...
     def clear_failure(self, site: Site | str, url: str) -> bool: ...
     def thread_state(self, site: Site | str, tid: int) -> ThreadState: ...
+    def stored_pages(self, site: Site | str, tid: int) -> StoredPages: ...
     def get_thread(self, site: Site | str, tid: int) -> Thread: ...
     def iter_posts(self, site: Site | str | None = None, tid: int | None = None) -> Iterator[Post]: ...
     def iter_threads(self, site: Site | str | None = None, *, posts: bool = False) -> Iterator[Thread]: ...
@@ -691,6 +704,17 @@ class SQLiteStore:
             max_floor=saved[2],
             pages_done=tuple(sorted(int(row[0].split(":")[1]) for row in pages)),
         )
+
+    def stored_pages(self, site: Site | str, tid: int) -> StoredPages:
+        """Thread ``tid``'s stored page count and the page of its highest floor (``None`` if unknown)."""
+        key = site_key(site)
+        row = self._db.execute(
+            """SELECT (SELECT page_count FROM threads WHERE site = ?1 AND tid = ?2),
+                      (SELECT page FROM posts WHERE site = ?1 AND tid = ?2 AND floor IS NOT NULL
+                       ORDER BY floor DESC LIMIT 1)""",
+            (key, tid),
+        ).fetchone()
+        return StoredPages(page_count=row[0], last_floor_page=row[1])
 
     def record_failure(
         self, site: Site | str, kind: str, url: str, error: BaseException, *, seen_at: datetime | None = None

@@ -48,6 +48,20 @@ and ``archiver/tid-T.html`` becomes ``archiver/?tid-T.html``. A route has either
 200 unless given; ``Content-Type`` ``text/html`` in the site charset unless ``headers`` say
 otherwise) or a ``redirect`` (relative to the site root; status 302 unless given).
 
+Access (optional, per site): ``cookiepre`` names the cookies; ``members`` (``accounts`` with
+``username``/``password``/``uid``/``name``/``auth``, optionally ``locked`` or ``question_id`` +
+``answer``; ``pages`` for each login outcome; ``saltkey``; ``seccode``) makes
+``member.php?mod=logging&action=login&loginsubmit=yes`` and the API's ``module=login`` log in:
+the right password sets ``<pre>saltkey`` and ``<pre>auth``, a wrong one answers the
+``invalid`` page and puts a captcha on the login form from then on. A request carrying a
+member's auth cookie passes ``guest_forbidden``, matches routes marked ``"member": true`` and
+sees its uid and name in every HTML page. ``board_passwords`` (``{"FID": "pw"}``, with
+``board_password_page``) guard boards until the ``<pre>fidpwFID`` cookie a right POST to
+``action=pwverify`` sets; ``antitheft`` (``{"authkey": ..., "tids": [...]}``) answers page 1
+of those threads with :func:`antitheft_page` until ``_dsign`` is right. CC-defence pages are
+faults: :meth:`Fault.cc_page`. :attr:`FixtureForum.cookie_log` records which cookies came with
+each request, as names and a digest.
+
 Declared threads behave like Discuz: a missing ``page`` is page 1, a page past the end is served as
 the last page, an undeclared tid gets the site's ``thread_missing`` page with HTTP 404, and
 ``forum.php?mod=redirect&goto=findpost&ptid=T&pid=P`` answers 302 to the page whose HTML holds
@@ -62,6 +76,7 @@ Files named in the manifest but absent on disk do not stop loading: they are lis
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
 import json
 import random
@@ -94,6 +109,9 @@ __all__ = [
     "LoggedRequest",
     "LoopbackServer",
     "Matcher",
+    "SeenCookies",
+    "antitheft_page",
+    "cookie_digest",
     "default_forum",
     "fixtures_root",
 ]
@@ -133,6 +151,7 @@ class FaultKind(str, Enum):
     TRUNCATED = "truncated"
     SLOW = "slow"
     WRONG_CHARSET = "wrong_charset"
+    CC_PAGE = "cc_page"
 
 
 @dataclass(frozen=True)
@@ -144,7 +163,8 @@ class Fault:
     ``httpx.ReadError`` (the server resets the connection without answering); ``truncated`` is
     ``httpx.RemoteProtocolError`` (fewer body bytes than ``Content-Length``); ``slow`` delays the
     answer by ``delay`` seconds; ``wrong_charset`` labels the page with ``charset`` instead of the
-    site's own (default: UTF-8 pages claim GBK and GBK pages claim UTF-8).
+    site's own (default: UTF-8 pages claim GBK and GBK pages claim UTF-8); ``cc_page`` answers with
+    a CC-defence page of kind ``cc`` (see :meth:`cc_page`).
     """
 
     kind: FaultKind
@@ -153,6 +173,7 @@ class Fault:
     discuz_page: bool = False
     delay: float = 0.0
     charset: str | None = None
+    cc: str | None = None
 
     @classmethod
     def server_error(
@@ -188,6 +209,23 @@ class Fault:
         """The normal page with a ``Content-Type`` charset that does not match its bytes."""
         return cls(FaultKind.WRONG_CHARSET, charset=charset)
 
+    @classmethod
+    def cc_page(cls, kind: str) -> Fault:
+        """A ``misc_security.php`` CC-defence page instead of the answer (``errors/x34_cc_KIND.html``).
+
+        ``refresh`` and ``proxy`` are served whenever the rule fires; ``reload`` sets the
+        ``<pre>lastrequest`` cookie and is lifted for requests that send it back; ``question``
+        is lifted by the ``<pre>visitcode`` cookie the forum sets for a right answer (POST
+        ``answer`` + ``secqsubmit`` to the same URL).
+        """
+        if kind not in _CC_KINDS:
+            raise ValueError(f"not a CC-defence page kind: {kind!r} (one of {sorted(_CC_KINDS)})")
+        return cls(FaultKind.CC_PAGE, cc=kind)
+
+
+_CC_KINDS = frozenset({"refresh", "reload", "proxy", "question"})
+# The fixture's question page asks "7 + 13 + 2 = ?".
+_CC_ANSWER = "22"
 
 _DEFAULT_FAULTS: dict[FaultKind, Fault] = {
     FaultKind.SERVER_ERROR: Fault.server_error(503),
@@ -196,6 +234,7 @@ _DEFAULT_FAULTS: dict[FaultKind, Fault] = {
     FaultKind.TRUNCATED: Fault.truncated(),
     FaultKind.SLOW: Fault.slow(),
     FaultKind.WRONG_CHARSET: Fault.wrong_charset(),
+    FaultKind.CC_PAGE: Fault.cc_page("refresh"),
 }
 
 
@@ -320,12 +359,18 @@ def _path_matcher(match: str | None) -> Matcher:
 
 @dataclass(frozen=True)
 class ForumResponse:
-    """What :meth:`FixtureForum.handle` answers; ``fault`` tells the transports what to break."""
+    """What :meth:`FixtureForum.handle` answers; ``fault`` tells the transports what to break and
+    ``cookies`` are ``Set-Cookie`` header values (one header each)."""
 
     status: int
     headers: dict[str, str]
     body: bytes
     fault: Fault | None = None
+    cookies: tuple[str, ...] = ()
+
+    def header_list(self) -> list[tuple[str, str]]:
+        """Every header to send, ``Set-Cookie`` lines included."""
+        return [*self.headers.items(), *(("Set-Cookie", cookie) for cookie in self.cookies)]
 
 
 class LoggedRequest(NamedTuple):
@@ -335,6 +380,56 @@ class LoggedRequest(NamedTuple):
     target: str
     status: int | None
     fault: FaultKind | None = None
+
+
+class SeenCookies(NamedTuple):
+    """One line of :attr:`FixtureForum.cookie_log`: which cookies a request carried, never their
+    values: ``digest`` is :func:`cookie_digest` of them (``None`` without a ``Cookie`` header) and
+    ``member`` the account whose auth cookie came with it."""
+
+    target: str
+    names: tuple[str, ...]
+    digest: str | None
+    member: str | None
+
+
+def cookie_digest(cookies: Mapping[str, str]) -> str:
+    """SHA-256 of ``name=value`` pairs in name order: compare cookies without keeping them."""
+    joined = "; ".join(f"{name}={cookies[name]}" for name in sorted(cookies))
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+
+def _request_cookies(headers: Mapping[str, str]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for part in headers.get("cookie", "").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep:
+            pairs[name] = value
+    return pairs
+
+
+def antitheft_page(target: str, *, seed: int = 0) -> bytes:
+    """An anti-collection script page (reference §10.2) that redirects to ``target``.
+
+    Each three characters of ``target`` come from their own randomly named function that only
+    answers when it can read its caller's name (``getName.caller``), so the literal ``_dsign``
+    never appears and only running the script rebuilds the URL.
+    """
+    rng = random.Random(seed)
+    names: list[str] = []
+    parts: list[str] = []
+    for start in range(0, len(target), 3):
+        name = f"f{rng.randrange(16**6):06x}{start}"
+        codes = "+".join(f"String.fromCharCode({ord(ch)})" for ch in target[start : start + 3])
+        parts.append(f"function {name}(){{var w=getName();return w.length>0?{codes}:''}}")
+        names.append(name)
+    caller = (
+        "function getName(){var c=getName.caller;if(c.name){return c.name}"
+        "var m=c.toString().replace(/\\s*/g,'').match(/^function([^(]+?)\\(/);return m&&m[1]?m[1]:''}"
+    )
+    redirect = "+".join(f"{name}()" for name in names)
+    script = f"{caller}{''.join(parts)}location.replace({redirect});"
+    return f'<script type="text/javascript">{script}</script>'.encode()
 
 
 def _query_dict(query: str) -> dict[str, str]:
@@ -389,6 +484,32 @@ class _Site:
     index: str | None
     system_error: str | None
     guest_forbidden: tuple[tuple[str, dict[str, str]], ...]
+    cookiepre: str = "discuz_2132_"
+    members: _Members | None = None
+    board_passwords: Mapping[str, str] = field(default_factory=dict)
+    board_password_page: str | None = None
+    antitheft_key: str | None = None
+    antitheft_tids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Account:
+    username: str
+    password: str
+    uid: int
+    name: str
+    auth: str
+    locked: bool = False
+    question_id: int = 0
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class _Members:
+    accounts: tuple[_Account, ...]
+    pages: Mapping[str, str]
+    saltkey: str
+    seccode: str
 
 
 @dataclass(frozen=True)
@@ -400,6 +521,7 @@ class _Route:
     headers: dict[str, str]
     file: str | None
     redirect: str | None
+    member: bool = False
 
 
 @dataclass
@@ -430,6 +552,10 @@ class FixtureForum:
         self.sleep = sleep
         self._lock = threading.Lock()
         self._log: list[LoggedRequest] = []
+        self._cookie_log: list[SeenCookies] = []
+        # Failed password logins per site: after one, the login form asks for a captcha (the
+        # "seccode after N failures" setting).
+        self._failed_logins: dict[str, int] = {}
         self._files: dict[str, bytes | None] = {}
         self.sites: dict[str, _Site] = {
             key: self._load_site(key, spec) for key, spec in manifest.get("sites", {}).items()
@@ -490,16 +616,39 @@ class FixtureForum:
         )
         optional = {
             name: self._need(spec[name]) if spec.get(name) else None
-            for name in ("board_missing", "index", "system_error")
+            for name in ("board_missing", "index", "system_error", "board_password_page")
         }
+        antitheft = spec.get("antitheft") or {}
         return _Site(
             key=key,
             prefix=prefix,
             charset=spec.get("charset", "utf-8"),
             thread_missing=self._need(spec["thread_missing"]),
             guest_forbidden=forbidden,
+            cookiepre=spec.get("cookiepre", "discuz_2132_"),
+            members=self._load_members(spec["members"]) if spec.get("members") else None,
+            board_passwords={str(fid): str(pw) for fid, pw in spec.get("board_passwords", {}).items()},
+            antitheft_key=antitheft.get("authkey"),
+            antitheft_tids=frozenset(int(tid) for tid in antitheft.get("tids", [])),
             **optional,
         )
+
+    def _load_members(self, spec: Mapping[str, Any]) -> _Members:
+        accounts = tuple(
+            _Account(
+                username=item["username"],
+                password=item["password"],
+                uid=int(item["uid"]),
+                name=item.get("name", item["username"]),
+                auth=item["auth"],
+                locked=bool(item.get("locked", False)),
+                question_id=int(item.get("question_id", 0)),
+                answer=item.get("answer", ""),
+            )
+            for item in spec["accounts"]
+        )
+        pages = {kind: self._need(path) for kind, path in spec["pages"].items()}
+        return _Members(accounts, pages, spec["saltkey"], spec["seccode"])
 
     def _load_route(self, spec: Mapping[str, Any]) -> _Route:
         site = self.sites[self._site_key(spec)]
@@ -515,6 +664,7 @@ class FixtureForum:
             headers=dict(spec.get("headers", {})),
             redirect=redirect,
             file=self._need(spec["file"]) if spec.get("file") else None,
+            member=bool(spec.get("member", False)),
         )
 
     @property
@@ -534,10 +684,18 @@ class FixtureForum:
         with self._lock:
             return list(self._log)
 
+    @property
+    def cookie_log(self) -> list[SeenCookies]:
+        """For each request, in order: the cookie names it carried, a digest of their values and the
+        member they authenticate (values themselves are never kept)."""
+        with self._lock:
+            return list(self._cookie_log)
+
     def clear_log(self) -> None:
         """Forget the requests logged so far."""
         with self._lock:
             self._log.clear()
+            self._cookie_log.clear()
 
     def mock_transport(self) -> httpx.MockTransport:
         """An in-process transport for ``httpx.Client`` and ``httpx.AsyncClient`` on :attr:`host`."""
@@ -567,24 +725,145 @@ class FixtureForum:
             headers={k.lower(): v for k, v in (headers or {}).items()},
             body=body,
         )
+        cookies = _request_cookies(request.headers)
+        member = self._member(site, cookies)
         with self._lock:
-            fault = self.faults.decide(request)
-            response = self._route(request, site)
+            if site is not None and request.method == "POST" and b"secqsubmit" in body:
+                fault, response = None, self._cc_answer(request, site)  # answering is never faulted
+            else:
+                fault = self.faults.decide(request)
+                response = self._as_member(self._route(request, site, member, cookies), site, member)
             if fault is not None:
-                response = self._break(response, fault, site)
+                response = self._break(response, fault, site, cookies)
+                fault = response.fault  # None when a cookie lifted a CC page
             sent = None if fault is not None and fault.kind is FaultKind.RESET else response.status
             self._log.append(LoggedRequest(request.method, target, sent, fault.kind if fault else None))
+            self._cookie_log.append(SeenCookies(
+                target,
+                tuple(sorted(cookies)),
+                cookie_digest(cookies) if cookies else None,
+                member.username if member else None,
+            ))
         return response
 
-    def _route(self, request: ForumRequest, site: _Site | None) -> ForumResponse:
+    # -- members, passwords, challenges -----------------------------------------------------------
+
+    @staticmethod
+    def _member(site: _Site | None, cookies: Mapping[str, str]) -> _Account | None:
+        if site is None or site.members is None:
+            return None
+        token = cookies.get(site.cookiepre + "auth")
+        return next((a for a in site.members.accounts if token and a.auth == token), None)
+
+    def _as_member(
+        self, response: ForumResponse, site: _Site | None, member: _Account | None
+    ) -> ForumResponse:
+        """Pages a member sees carry its uid in ``discuz_uid`` and its name in the ``#um`` box."""
+        html = response.headers.get("Content-Type", "").startswith("text/html")
+        if member is None or site is None or not html:
+            return response
+        body = response.body.replace(b"discuz_uid = '0'", f"discuz_uid = '{member.uid}'".encode())
+        box = (
+            f'<div id="um"><p><strong class="vwmy"><a href="home.php?mod=space&amp;uid={member.uid}">'
+            f"{member.name}</a></strong></p></div>"
+        ).encode(site.charset)
+        body = re.sub(rb"(<body\b[^>]*>)", lambda m: m.group(1) + box, body, count=1)
+        return ForumResponse(response.status, response.headers, body, response.fault, response.cookies)
+
+    def _login(self, request: ForumRequest, site: _Site, members: _Members, *, api: bool) -> ForumResponse:
+        form = _query_dict(request.body.decode("ascii", "replace"))
+        account = next((a for a in members.accounts if a.username == form.get("username")), None)
+        prefix = "api_" if api else ""
+        if not api and self._failed_logins.get(site.key, 0) and form.get("seccodeverify") != members.seccode:
+            return self._file(site, members.pages["seccode_invalid"])
+        if account is not None and account.locked:
+            return self._file(site, members.pages[prefix + "strike"])
+        if account is None or form.get("password") != account.password:
+            self._failed_logins[site.key] = self._failed_logins.get(site.key, 0) + 1
+            return self._file(site, members.pages[prefix + "invalid"])
+        if account.question_id and (
+            form.get("questionid") != str(account.question_id) or form.get("answer") != account.answer
+        ):
+            return self._file(site, members.pages["question"])
+        page = self._file(site, members.pages[prefix + "succeed"])
+        cookies = (
+            f"{site.cookiepre}saltkey={members.saltkey}; path=/; HttpOnly",
+            f"{site.cookiepre}auth={account.auth}; path=/; HttpOnly",
+        )
+        return ForumResponse(page.status, page.headers, page.body, cookies=cookies)
+
+    def _board_password(
+        self, request: ForumRequest, site: _Site, fid: str, cookies: Mapping[str, str]
+    ) -> ForumResponse | None:
+        """The password form for a locked board, the cookie for a right password, else ``None``."""
+        password = site.board_passwords[fid]
+        cookie = f"{site.cookiepre}fidpw{fid}"
+        if request.query.get("action") == "pwverify" and request.method == "POST":
+            if _query_dict(request.body.decode("ascii", "replace")).get("pw") == password:
+                board = f"{self.host}{site.prefix}forum.php?mod=forumdisplay&fid={fid}"
+                return ForumResponse(302, {"Location": board, "Content-Type": _PLAIN}, b"",
+                                     cookies=(f"{cookie}={password}; path=/",))
+        elif cookies.get(cookie) == password:
+            return None
+        return self._file(site, site.board_password_page or site.thread_missing)
+
+    def _antitheft(self, request: ForumRequest, site: _Site) -> ForumResponse | None:
+        """The script page for page 1 of a protected thread without the right ``_dsign``."""
+        tid = int(request.query["tid"])
+        if tid not in site.antitheft_tids or _page(request.query) != 1 or site.antitheft_key is None:
+            return None
+        dsign = hashlib.md5(f"{tid}tid{site.antitheft_key}".encode()).hexdigest()[:8]
+        if request.query.get("_dsign") == dsign:
+            return None
+        separator = "&" if "?" in request.target else "?"
+        page = antitheft_page(f"{request.target}{separator}_dsign={dsign}", seed=tid)
+        return ForumResponse(200, {"Content-Type": f"text/html; charset={site.charset}"}, page)
+
+    def _cc_answer(self, request: ForumRequest, site: _Site) -> ForumResponse:
+        if _query_dict(request.body.decode("ascii", "replace")).get("answer") != _CC_ANSWER:
+            return self._cc_file(site, "question")
+        cookie = f"{site.cookiepre}visitcode=v{_CC_ANSWER}ok; path=/"
+        return ForumResponse(302, {"Location": request.url, "Content-Type": _PLAIN}, b"", cookies=(cookie,))
+
+    def _cc_file(self, site: _Site | None, kind: str) -> ForumResponse:
+        path = self._need(f"errors/x34_cc_{kind}.html")
+        data = self._files.get(path) or b""
+        charset = site.charset if site else "gbk"
+        return ForumResponse(200, {"Content-Type": f"text/html; charset={charset}"}, data)
+
+    def _route(
+        self, request: ForumRequest, site: _Site | None, member: _Account | None, cookies: Mapping[str, str]
+    ) -> ForumResponse:
         if site is None:
             return _plain(404, "no fixture site here")
         path, query = request.path, request.query
         base = self.host + site.prefix
-        if any(p == path and _subset(q, query) for p, q in site.guest_forbidden):
+        script = path[len(site.prefix) :]
+        members = site.members
+        if members is not None and request.method == "POST":
+            if script == "member.php" and query.get("mod") == "logging" and "loginsubmit" in query:
+                return self._login(request, site, members, api=False)
+            if script == "api/mobile/index.php" and query.get("module") == "login":
+                return self._login(request, site, members, api=True)
+        if (
+            members is not None
+            and script == "member.php"
+            and query.get("action") == "login"
+            and self._failed_logins.get(site.key, 0)
+        ):
+            return self._file(site, members.pages["captcha_form"])
+        if member is None and any(p == path and _subset(q, query) for p, q in site.guest_forbidden):
             login = f"{base}member.php?mod=logging&action=login&referer={quote(request.url, safe='')}"
             return ForumResponse(302, {"Location": login, "Content-Type": _PLAIN}, b"")
-        script = path[len(site.prefix) :]
+        board = query.get("fid") if script == "forum.php" and query.get("mod") == "forumdisplay" else None
+        if board in site.board_passwords:
+            locked = self._board_password(request, site, str(board), cookies)
+            if locked is not None:
+                return locked
+        if script == "forum.php" and query.get("mod") == "viewthread" and query.get("tid", "").isdigit():
+            challenge = self._antitheft(request, site)
+            if challenge is not None:
+                return challenge
         if (
             script == "forum.php"
             and query.get("mod") == "redirect"
@@ -592,10 +871,13 @@ class FixtureForum:
         ):
             return self._redirect_to_post(site, query)
         candidates = [
-            r for r in self._routes if r.site == site.key and r.path == path and _subset(r.query, query)
+            r
+            for r in self._routes
+            if r.site == site.key and r.path == path and _subset(r.query, query)
+            and (member is not None or not r.member)
         ]
         if candidates:
-            route = max(candidates, key=lambda r: len(r.query))
+            route = max(candidates, key=lambda r: (r.member, len(r.query)))
             if route.redirect is not None:
                 return ForumResponse(
                     route.status, {"Location": urljoin(base, route.redirect), "Content-Type": _PLAIN}, b""
@@ -659,7 +941,17 @@ class FixtureForum:
             status, {"Content-Type": f"text/html; charset={site.charset}", **(headers or {})}, data
         )
 
-    def _break(self, response: ForumResponse, fault: Fault, site: _Site | None) -> ForumResponse:
+    def _break(
+        self, response: ForumResponse, fault: Fault, site: _Site | None, cookies: Mapping[str, str]
+    ) -> ForumResponse:
+        if fault.kind is FaultKind.CC_PAGE:
+            pre = site.cookiepre if site else ""
+            lifted = {"reload": pre + "lastrequest", "question": pre + "visitcode"}.get(fault.cc or "")
+            if lifted is not None and lifted in cookies:
+                return response
+            page = self._cc_file(site, fault.cc or "refresh")
+            extra = (f"{pre}lastrequest=r1; path=/",) if fault.cc == "reload" else ()
+            return ForumResponse(page.status, page.headers, page.body, fault, extra)
         if fault.kind is FaultKind.SERVER_ERROR or fault.kind is FaultKind.RATE_LIMITED:
             status = fault.status or 503
             if fault.discuz_page and site is not None and site.system_error:
@@ -723,7 +1015,7 @@ class _ForumTransport(httpx.MockTransport):
                 request=request,
             )
         return answer, httpx.Response(
-            answer.status, headers=answer.headers, content=answer.body, request=request
+            answer.status, headers=answer.header_list(), content=answer.body, request=request
         )
 
     def _answer_sync(self, request: httpx.Request) -> httpx.Response:
@@ -816,7 +1108,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         payload = self.server.rewrite(answer.body)
         self.send_response(answer.status)
-        for name, value in answer.headers.items():
+        for name, value in answer.header_list():
             self.send_header(name, self.server.rewrite(value.encode("latin-1")).decode("latin-1"))
         self.send_header("Content-Length", str(len(payload)))
         if fault is not None and fault.kind is FaultKind.TRUNCATED:

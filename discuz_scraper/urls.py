@@ -109,7 +109,12 @@ def _int(value: str | None) -> int | None:
     if value is None:
         return None
     value = value.strip()
-    return int(value) if value.isdigit() else None
+    if not value.isdigit():
+        return None
+    try:
+        return int(value)
+    except ValueError:  # "²" passes isdigit(); 4,300+ digits exceed int()'s limit (fuzzing)
+        return None
 
 
 def parse_url(url: str, *, charset: str = "utf-8") -> DiscuzURL:
@@ -120,7 +125,10 @@ def parse_url(url: str, *, charset: str = "utf-8") -> DiscuzURL:
     if not isinstance(url, str):
         raise DiscuzError(f"a URL must be a string, not {type(url).__name__}")
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "http://[" and other malformed netlocs (found by fuzzing)
+        raise DiscuzError(f"not a valid URL: {url!r}", url=url) from exc
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise DiscuzError(f"not an absolute http(s) URL: {url!r}", url=url)
     base = site_base(url)
@@ -139,6 +147,9 @@ def parse_url(url: str, *, charset: str = "utf-8") -> DiscuzURL:
         m = pattern.match(name)
         if m:
             groups = m.groupdict()
+            if any(len(value) > 18 for key, value in groups.items() if key != "username" and value):
+                # Ids are MySQL ints; a 4,300-digit one made int() raise ValueError (fuzzing).
+                raise DiscuzError(f"not a Discuz id in {name!r}", url=url)
             if kind == "thread":
                 return make("thread", tid=int(groups["tid"]), page=int(groups["page"]))
             if kind == "board":

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 import pytest
 
 from discuz_scraper.cli import main
-from discuz_scraper.testing import LoopbackServer
+from discuz_scraper.export import read_jsonl
+from discuz_scraper.store import SQLiteStore
+from discuz_scraper.testing import FixtureForum, LoopbackServer
 
 
 def test_detect_prints_what_site_found(loopback: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
@@ -24,7 +27,7 @@ def test_detect_prints_what_site_found(loopback: LoopbackServer, capsys: pytest.
         "timezone: UTC+8",
         "rewrite: forum",
         "archiver: yes",
-        "mobile api: yes",
+        "mobile api: no",
         "logged in: 竹影清风 (uid 5)",
     ]
 
@@ -51,7 +54,8 @@ def test_board_rows_then_posts(
 ) -> None:
     board = loopback.site_url("x35") + "forum-3-1.html"
     rows_file = tmp_path / "rows.jsonl"
-    assert main(["board", board, "--pages", "1-2", "-o", str(rows_file), "--rate", "100"]) == 0
+    argv = ["board", board, "--pages", "1-2", "-o", str(rows_file), "--rate", "100", "--backend", "html"]
+    assert main(argv) == 0
     assert sorted(json.loads(line)["tid"] for line in rows_file.read_text("utf-8").splitlines()) == [
         2001,
         2002,
@@ -59,7 +63,7 @@ def test_board_rows_then_posts(
         2004,
     ]
     err = capsys.readouterr().err
-    assert "board: 1 boards, 4 threads listed, 0 fetched, 0 posts, 2 requests, 0 failures, 0 skipped" in err
+    assert "board: 1 boards, 4 threads listed, 0 fetched, 0 posts, 3 requests, 0 failures, 0 skipped" in err
     assert "boards 1, threads 4, posts 0" in err, "progress on stderr"
 
     posts_file = tmp_path / "posts.jsonl"
@@ -71,9 +75,9 @@ def test_board_rows_then_posts(
     assert pids == [*range(7101, 7114), 7201, 7202, 7301, 7302]
 
 
-def test_board_with_failures_exits_1(loopback: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_board_with_failures_exits_3(loopback: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
     board = loopback.site_url("x34") + "forum-6-1.html"
-    assert main(["board", board, "--with-posts", "-q", "--rate", "100"]) == 1
+    assert main(["board", board, "--with-posts", "-q", "--rate", "100"]) == 3
     err = capsys.readouterr().err.splitlines()
     assert err[-1] == (
         f"  failed thread {loopback.site_url('x34')}forum.php?mod=viewthread&tid=1099&page=1: "
@@ -98,5 +102,77 @@ def test_demo_crawls_the_whole_fixture_forum(tmp_path: Path, capsys: pytest.Capt
         "2 boards, 12 threads, 41 posts, 3 failures, 2 skipped",
         "3 boards, 6 threads, 23 posts, 0 failures, 0 skipped",
     ]
+    assert out[-4:-1] == [
+        f"  database -> {tmp_path / 'demo.db'}",
+        f"  posts    -> {tmp_path / 'posts.jsonl'}",
+        f"  posts    -> {tmp_path / 'posts.csv'}",
+    ]
     lines = (tmp_path / "posts.jsonl").read_text("utf-8").splitlines()
-    assert len(lines) == len({json.loads(line)["pid"] for line in lines}) == 64
+    assert len(lines) == len({json.loads(line)["item"]["pid"] for line in lines}) == 64
+    with (tmp_path / "posts.csv").open(encoding="utf-8-sig", newline="") as table:
+        assert len(list(csv.reader(table))) == 1 + 64
+
+
+def test_crawl_then_incremental_export_and_schema(
+    loopback: LoopbackServer, forum: FixtureForum, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "crawl.db"
+    base = loopback.site_url("x34")
+    crawl = ["crawl", base + "forum-6-1.html", "--db", str(db), "--rate", "0", "--backend", "html", "-q"]
+    assert main(crawl) == 3, "thread 1099 is missing: finished with failures"
+    err = capsys.readouterr().err.splitlines()
+    assert f"  failed thread {base}forum.php?mod=viewthread&tid=1099&page=1: NotFound: " \
+        "抱歉，指定的主题不存在或已被删除或正在被审核" in err
+    with SQLiteStore(db) as store:
+        assert [(f.url, f.error_type, f.attempts) for f in store.failures()] == [
+            (f"{base}forum.php?mod=viewthread&tid=1099&page=1", "NotFound", 1)
+        ]
+    forum.clear_log()
+    assert main([*crawl[:-1], "--retry-failed", "-q"]) == 3
+    assert "crawl: 0 boards, 0 threads listed, 0 fetched, 0 posts, 2 requests, 1 failures, 0 skipped" in (
+        capsys.readouterr().err.splitlines()
+    )
+    assert [entry.target for entry in forum.request_log] == [
+        "/robots.txt",  # every crawl's client reads it once
+        "/forum.php?mod=viewthread&tid=1099&page=1",
+    ]
+    with SQLiteStore(db) as store:
+        assert [f.attempts for f in store.failures()] == [2]
+
+    forum.clear_log()
+    assert main(crawl) == 3
+    assert [entry.target for entry in forum.request_log] == [
+        "/robots.txt",
+        "/forum.php?mod=forumdisplay&fid=6&page=1",
+        "/forum.php?mod=viewthread&tid=1099&page=1",
+    ], "a second run reads the list again and fetches only what is not stored"
+    assert "  3 threads unchanged since the last crawl" in capsys.readouterr().err.splitlines()
+
+    out = tmp_path / "posts.jsonl"
+    assert main(["export", "--db", str(db), "--format", "jsonl", "-o", str(out)]) == 0
+    with SQLiteStore(db) as store:
+        assert list(read_jsonl(out)) == list(store.iter_posts())
+    assert main(["export", "--db", str(tmp_path / "missing.db"), "--format", "csv", "-o", str(out)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1].startswith("error: no such database: ")
+
+    assert main(["schema"]) == 0
+    schemas = json.loads(capsys.readouterr().out)
+    assert {"Post", "Thread", "Author", "PostImage", "Envelope"} <= set(schemas)
+    assert schemas["Post"]["properties"]["pid"]["anyOf"] == [{"type": "integer"}, {"type": "null"}]
+
+
+def test_usage_errors_exit_2(
+    loopback: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "x.db")
+    for argv in (
+        ["crawl", loopback.site_url("x34"), "--db", db, "--stop-after", "0"],
+        ["crawl", loopback.site_url("x34"), "--db", db, "--rate", "-1"],
+        ["export", "--db", db, "--format", "xml", "-o", "x"],
+        ["crawl", loopback.site_url("x34")],
+    ):
+        with pytest.raises(SystemExit) as caught:
+            main(argv)
+        assert caught.value.code == 2
+    assert main(["crawl", loopback.site_url("x34"), "--db", db, "--pages", "2"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == "error: --pages applies to a board URL only"

@@ -14,6 +14,25 @@ same way. Every :class:`Post` field must be equal, except these, which one side 
   ``author.online``: the API's post list has no avatar, no group title, no stat box and no online
   state (only ``groupid``, which is compared as ``author.group_id``).
 
+At the thread level (``Thread``, compared in ``tests/test_backends.py`` through the clients):
+``board_name`` and ``breadcrumb`` (the API's ``thread`` row has neither), ``page_count`` and ``url``
+(pages of ``ppp`` posts at an API URL), ``fetched_at`` and ``source``; the opening ``author`` is
+compared like a post's author.
+
+Board pages (``BoardPage``: ``board/x35_forum3_crawl_p1.html`` / ``x35_forum3_p2.html`` against
+``api/x35_forumdisplay_fid3_tpp2_p1/p2.json``): ``today_posts``, ``moderators`` and ``breadcrumb``
+(not in ``forumdisplay``), ``thread_types`` (the API lists the types without their thread counts),
+``url`` and ``source``. Thread-list rows (``ThreadSummary``): ``created_at`` (the desktop list shows
+the date only, the API the exact time), ``page_count`` (the desktop row's page links), ``closed``
+(the desktop lock icon; the API row carries no closed flag), ``fid`` (the desktop leaves it out of
+sticky rows from other boards), ``url`` (the desktop adds ``extra=page%3D1``) and ``source``.
+
+Forum index (``ForumIndex``: ``index/x35_index.html`` against
+``api/x35_forumindex_same_as_html.json``): ``site_name`` and ``stats`` (not in ``forumindex``),
+``url``, ``source``; a category's ``moderators``; a board's ``last_post_*``/``last_poster`` and
+``moderators``, ``source``, and its ``alias``/``url`` (plus ``fid``, which the desktop does not know)
+when the desktop links it by its rewrite alias (``forum-share-1.html``).
+
 Post order differs too: the API shows the hot reply at the top of page 1 *instead of* at its floor,
 so the merge keeps its pinned copy and releases it last; posts are compared by pid.
 """
@@ -32,6 +51,15 @@ from discuz_scraper.parsers.thread import build_thread, parse_thread_page
 ROOT = Path(__file__).resolve().parent.parent / "fixtures"
 POST_EXCEPTIONS = {"source", "page", "content_html"}
 AUTHOR_EXCEPTIONS = {"avatar_url", "group", "stats", "threads", "replies", "credits", "online"}
+THREAD_EXCEPTIONS = {"board_name", "breadcrumb", "page_count", "url", "fetched_at", "source"}
+BOARD_EXCEPTIONS = {"today_posts", "moderators", "breadcrumb", "thread_types", "url", "source"}
+ROW_EXCEPTIONS = {"created_at", "page_count", "closed", "fid", "url", "source"}
+INDEX_EXCEPTIONS = {"site_name", "stats", "url", "source"}
+CATEGORY_EXCEPTIONS = {"moderators"}
+INDEX_BOARD_EXCEPTIONS = {
+    "last_post_subject", "last_post_tid", "last_post_at", "last_poster", "moderators", "source"
+}
+ALIAS_BOARD_EXCEPTIONS = {"fid", "alias", "url"}
 
 
 def html_thread() -> Thread:

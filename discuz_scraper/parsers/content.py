@@ -138,6 +138,8 @@ def parse_message(
     _decompose(root.css(_NOISE))
     edited_by, edited_at = _pop_edit_marker(root, tz)
     quotes = [_quote(box, base_url, tz, tid) for box in root.css(_QUOTES) if not _too_deep(box)]
+    # Before _fix_urls: an image whose src was a javascript: URL then gets its real file.
+    _neutralise(root)
     _fix_urls(root, base_url)
     content_html = (root.inner_html or "").strip()
     for box in list(root.css(_QUOTES)):
@@ -322,6 +324,33 @@ def _fix_urls(root: Node, base_url: str) -> None:
             real = attr(img, "file") or attr(img, "zoomfile")
             if real is not None:
                 img.attrs["src"] = real
+
+
+_SCRIPT_SCHEME = re.compile(r"^(?:javascript|vbscript):", re.IGNORECASE)
+_URL_NOISE = re.compile(r"[\x00-\x20]+")
+# Attributes a renderer loads or follows as URLs (Discuz's own lazy-image ones included).
+_URL_ATTRIBUTES = frozenset({
+    "href", "src", "file", "zoomfile", "action", "formaction", "data", "poster", "background",
+    "lowsrc", "dynsrc", "xlink:href", "srcset",
+})
+
+
+def _neutralise(root: Node) -> None:
+    """Drop event handlers (``on*``) and ``javascript:``/``vbscript:`` URLs from every element.
+
+    ``content_html`` is rendered by downstream tools (notebooks, web views); Discuz's own
+    handlers (``onclick="zoom(…)"``) do nothing there and a hostile site's do harm. ``script``
+    elements are already gone with the noise. Browsers ignore control characters and spaces
+    inside a scheme (``java\tscript:``), so they are ignored here too.
+    """
+    for el in root.css("*"):
+        for name in [key for key in el.attributes if key]:
+            lowered = name.lower()
+            value = el.attributes.get(name) or ""
+            if lowered.startswith("on") or (
+                lowered in _URL_ATTRIBUTES and _SCRIPT_SCHEME.match(_URL_NOISE.sub("", value))
+            ):
+                del el.attrs[name]
 
 
 # --- images ---------------------------------------------------------------------------------

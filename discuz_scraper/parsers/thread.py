@@ -47,7 +47,8 @@ __all__ = ["PostMerger", "build_thread", "parse_thread_page"]
 _IDS_SCRIPT = re.compile(r"var\s+fid\s*=\s*parseInt\('(\d+)'\)\s*,\s*tid\s*=\s*parseInt\('(\d+)'\)")
 _UID = re.compile(r"(?:[?&]uid=|space-uid-)(\d+)")
 _GID = re.compile(r"[?&]gid=(\d+)")
-_POST_DIV = re.compile(r"^post_(\d+)$")
+# At most 18 digits: a pid is a MySQL int; a 5,000-digit one made int() raise (hostile input).
+_POST_DIV = re.compile(r"^post_(\d{1,18})$")
 _STICKY_FROM = re.compile(r"(\d+)\s*#")
 _STATUS_LABEL = re.compile(r"\((审核中|已忽略|草稿)\)")
 _MAX_CHOICES = re.compile(r"最多可选\s*(\d+)\s*项")
@@ -189,6 +190,7 @@ def build_thread(pages: Sequence[ThreadPage], *, fetched_at: datetime | None = N
         posts=posts,
         url=first.url,
         fetched_at=fetched_at,
+        source=first.source,
     )
 
 
