@@ -13,10 +13,12 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO, get_args
+from urllib.parse import urlsplit
 
 from . import __version__
 from .backends import Backend
@@ -55,9 +57,43 @@ _DEMO_SITES = ("", "bbs/")
 logger = logging.getLogger("discuz_scraper")
 
 
-def _progress(stream: TextIO, message: str) -> None:
-    stream.write(f"\r\033[K{message}" if stream.isatty() else f"{message}\n")
-    stream.flush()
+PROGRESS_EVERY = 1.0
+"""Seconds between two progress lines when stderr is not a terminal (a log file, CI)."""
+
+
+class _Progress:
+    """The progress line on stderr. A terminal redraws it in place on every update; elsewhere each
+    update would be a line of its own, so a long crawl would flood the log: there it is written at
+    most once per :data:`PROGRESS_EVERY` seconds, and :meth:`finish` writes the last state."""
+
+    def __init__(self, quiet: bool) -> None:
+        self._quiet = quiet
+        self._stream = sys.stderr
+        self._tty = self._stream.isatty()
+        self._written_at: float | None = None
+        self._unwritten: str | None = None
+
+    def update(self, message: str) -> None:
+        """Show ``message`` as the current state (now, or when the throttle next allows)."""
+        if self._quiet:
+            return
+        now = time.monotonic()
+        if not self._tty and self._written_at is not None and now - self._written_at < PROGRESS_EVERY:
+            self._unwritten = message
+            return
+        self._stream.write(f"\r\033[K{message}" if self._tty else f"{message}\n")
+        self._stream.flush()
+        self._written_at, self._unwritten = now, None
+
+    def finish(self) -> None:
+        """End the progress display: the last state if it was held back, or the terminal's newline."""
+        if self._quiet or self._written_at is None:
+            return
+        if self._tty:
+            self._stream.write("\n")
+        elif self._unwritten is not None:
+            self._stream.write(f"{self._unwritten}\n")
+        self._stream.flush()
 
 
 def _client_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -89,14 +125,16 @@ def _output(path: str | None) -> Iterator[TextIO]:
 def _scrape_thread(client: DiscuzClient, ref: int | str, pages: int | None, quiet: bool) -> Thread:
     """Fetch a thread page by page, reporting progress on stderr."""
     pids: set[int] = set()
+    progress = _Progress(quiet)
 
     def report(page: ThreadPage) -> None:
         pids.update(post.pid for post in page.posts)
-        if not quiet:
-            total = page.page_count or "?"
-            _progress(sys.stderr, f"thread {page.tid}: page {page.page}/{total}, {len(pids)} posts")
+        total = page.page_count or "?"
+        progress.update(f"thread {page.tid}: page {page.page}/{total}, {len(pids)} posts")
 
-    return client.thread(ref, pages=pages, progress=report)
+    thread = client.thread(ref, pages=pages, progress=report)
+    progress.finish()
+    return thread
 
 
 def _cmd_thread(args: argparse.Namespace) -> int:
@@ -127,8 +165,10 @@ def _run_crawl(events: Iterator[CrawlEvent], out: TextIO, *, with_posts: bool, q
     """Write each crawled model as a JSON line (posts when ``with_posts``, else thread rows);
     progress goes to stderr. Returns the final report."""
     boards = rows = posts = 0
+    progress = _Progress(quiet)
     for event in events:
         if isinstance(event, CrawlReport):
+            progress.finish()
             return event
         if isinstance(event, Board):
             boards += 1
@@ -140,8 +180,7 @@ def _run_crawl(events: Iterator[CrawlEvent], out: TextIO, *, with_posts: bool, q
             posts += len(event.posts)
             for post in event.posts:
                 out.write(post.model_dump_json() + "\n")
-        if not quiet:
-            _progress(sys.stderr, f"boards {boards}, threads {rows}, posts {posts}")
+        progress.update(f"boards {boards}, threads {rows}, posts {posts}")
     raise DiscuzError("the crawl ended without its report")
 
 
@@ -228,10 +267,10 @@ def _crawl_events(client: DiscuzClient, args: argparse.Namespace, store: SQLiteS
 def _store_crawl(events: Iterator[CrawlEvent], quiet: bool) -> CrawlReport:
     """Drain a crawl that saves as it goes, with a progress line on stderr; the final report."""
     boards = rows = threads = posts = 0
+    progress = _Progress(quiet)
     for event in events:
         if isinstance(event, CrawlReport):
-            if not quiet and sys.stderr.isatty():
-                sys.stderr.write("\n")
+            progress.finish()
             return event
         if isinstance(event, Board):
             boards += 1
@@ -240,8 +279,7 @@ def _store_crawl(events: Iterator[CrawlEvent], quiet: bool) -> CrawlReport:
         else:
             threads += 1
             posts += len(event.posts)
-        if not quiet:
-            _progress(sys.stderr, f"boards {boards}, rows {rows}, threads fetched {threads}, posts {posts}")
+        progress.update(f"boards {boards}, rows {rows}, threads fetched {threads}, posts {posts}")
     raise DiscuzError("the crawl ended without its report")
 
 
@@ -282,6 +320,7 @@ async def _download_site(
     """Download one site's items with ``--concurrency`` workers; (done, failed)."""
     pending = iter(items)
     counts = [0, 0]
+    progress = _Progress(args.quiet)
 
     async def worker(client: AsyncDiscuzClient) -> None:
         # Workers share one iterator and one folder: each item is taken once, and the folder's
@@ -294,12 +333,17 @@ async def _download_site(
                 folder.failed(item, exc)
                 counts[1] += 1
                 print(f"  failed {item.url}: {type(exc).__name__}: {exc.message}", file=sys.stderr)
-            if not args.quiet:
-                _progress(sys.stderr, f"{site}: {counts[0]} files done, {counts[1]} failed")
+            progress.update(f"{site}: {counts[0]} files done, {counts[1]} failed")
 
     async with AsyncDiscuzClient(site, **_client_options(args)) as client:
         await asyncio.gather(*(worker(client) for _ in range(args.concurrency)))
+    progress.finish()
     return counts[0], counts[1]
+
+
+def _on_site(item: MediaItem) -> bool:
+    """Whether ``item`` is served by its forum's own host (not an image host linked from a post)."""
+    return urlsplit(item.url).netloc == urlsplit(item.site).netloc
 
 
 def _cmd_media(args: argparse.Namespace) -> int:
@@ -307,6 +351,8 @@ def _cmd_media(args: argparse.Namespace) -> int:
     with _open_existing(args.db) as store:
         by_site: dict[str, list[MediaItem]] = {}
         for item in stored_media(store):
+            if args.site_only and not _on_site(item):
+                continue
             by_site.setdefault(item.site, []).append(item)
     done = failed = 0
     for site, items in by_site.items():
@@ -400,8 +446,10 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="requests per second per host (default 2; 0 = no limit)")
     net.add_argument("--concurrency", type=_positive_int, default=4, help="requests in flight (default 4)")
     net.add_argument("--user-agent", help="override the desktop-browser User-Agent")
-    net.add_argument("--backend", choices=get_args(Backend), default="auto",
-                     help="where pages come from: desktop html, the mobile api, the archiver (default auto)")
+    # The library's default too: the CLI and DiscuzClient(...) fetch the same pages.
+    net.add_argument("--backend", choices=get_args(Backend), default="html",
+                     help="where pages come from: desktop html (default), the mobile api, the archiver, "
+                     "or auto (the first that answers)")
 
     outfile = argparse.ArgumentParser(add_help=False)
     outfile.add_argument("-o", "--output", help="output file (default: stdout)")
@@ -457,6 +505,8 @@ def _build_parser() -> argparse.ArgumentParser:
     media.add_argument("-o", "--output", required=True, help="the folder (a media.jsonl sidecar links files)")
     media.add_argument("--max-size", type=_positive_int, default=DEFAULT_MAX_SIZE,
                        help=f"skip files larger than this many bytes (default {DEFAULT_MAX_SIZE})")
+    media.add_argument("--site-only", action="store_true",
+                       help="only files on the forum's own host, not images linked from other hosts")
     media.set_defaults(handler=_cmd_media)
 
     schema = _command(commands, "schema", "the JSON Schema of every model, as one JSON object", [outfile])

@@ -25,8 +25,8 @@ from discuz_scraper.testing import default_forum
 from discuz_scraper.urls import normalize_base
 
 
-def read_board(url: str, cookies: Path | None) -> list[Thread]:
-    with DiscuzClient(normalize_base(url), rate=2.0, cookies=cookies) as dz:
+def read_board(url: str, cookies: Path | None, rate: float | None = 2.0) -> list[Thread]:
+    with DiscuzClient(normalize_base(url), rate=rate, cookies=cookies) as dz:
         member = dz.whoami()  # None means the cookies did not log us in (expired, other domain...)
         print("logged in as:", member.name if member else "guest")
         threads = [dz.thread(row.tid) for row in dz.iter_threads(url)]
@@ -62,13 +62,14 @@ def main() -> None:
     with default_forum().serve() as server:
         board = server.site_url("x34") + "forum-9-1.html"
         try:
-            read_board(board, None)
+            # rate=None: the loopback fixture needs no politeness; keep the default 2/s for real forums.
+            read_board(board, None, rate=None)
             raise AssertionError("a guest must not see board 9")
         except LoginRequired as exc:
             # A typed error instead of an empty list: the forum asked for a login.
             print(f"as a guest: {type(exc).__name__}: {exc.message}")
         browser_export(cookies, urlsplit(board).hostname or "127.0.0.1")
-        threads = read_board(board, cookies)
+        threads = read_board(board, cookies, rate=None)
     # Board 9 holds one members-only thread, 1090, whose single post is by admin.
     assert [(t.tid, t.title, len(t.posts)) for t in threads] == [(1090, "会员专享：春茶品鉴笔记", 1)], threads
     assert threads[0].posts[0].author.name == "admin"

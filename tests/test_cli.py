@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from discuz_scraper import cli
 from discuz_scraper.cli import main
 from discuz_scraper.export import read_jsonl
 from discuz_scraper.store import SQLiteStore
@@ -176,3 +177,38 @@ def test_usage_errors_exit_2(
         assert caught.value.code == 2
     assert main(["crawl", loopback.site_url("x34"), "--db", db, "--pages", "2"]) == 2
     assert capsys.readouterr().err.splitlines()[-1] == "error: --pages applies to a board URL only"
+
+
+def test_progress_lines_are_throttled_off_a_terminal(
+    loopback: LoopbackServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    board = ["board", loopback.site_url("x35") + "forum-3-1.html", "--pages", "1-2", "--rate", "0",
+             "--concurrency", "1", "--with-posts", "-o", "-"]
+    monkeypatch.setattr(cli, "PROGRESS_EVERY", 0.0)
+    assert main(board) == 0
+    every = [line for line in capsys.readouterr().err.splitlines() if line.startswith("boards ")]
+    assert len(every) == 1 + 4 + 4, "unthrottled: a line per board, row (tids 2001-2004) and thread"
+    monkeypatch.setattr(cli, "PROGRESS_EVERY", 3600.0)
+    assert main(board) == 0
+    throttled = [line for line in capsys.readouterr().err.splitlines() if line.startswith("boards ")]
+    assert throttled == [every[0], every[-1]], "the first line, then only the final state"
+
+
+def test_cli_defaults_to_the_html_backend_and_passes_cookies_through(
+    loopback: LoopbackServer, forum: FixtureForum, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    thread = loopback.site_url("x35") + "thread-2001-1-1.html"
+    cookie_file = tmp_path / "cookies.json"
+    browser_export = [{"name": f"discuz_2132_{name}", "value": value} for name, value in (("saltkey", "s1"),
+                                                                                            ("auth", "a1"))]
+    cookie_file.write_text(json.dumps(browser_export), "utf-8")
+    for cookies in ("discuz_2132_saltkey=s1; discuz_2132_auth=a1", str(cookie_file)):
+        forum.clear_log()
+        argv = ["thread", thread, "--rate", "0", "--concurrency", "1", "--cookies", cookies,
+                "--user-agent", "FixtureAgent/1.0", "-q", "-o", str(tmp_path / "t.jsonl")]
+        assert main(argv) == 0
+        assert [entry.target for entry in forum.request_log] == [
+            f"/bbs/forum.php?mod=viewthread&tid=2001&page={n}" for n in (1, 2, 3)
+        ], "desktop pages, as DiscuzClient(...) fetches them: no mobile API probe"
+        assert {seen.names for seen in forum.cookie_log} == {("discuz_2132_auth", "discuz_2132_saltkey")}
+    assert capsys.readouterr().err == ""

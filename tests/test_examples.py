@@ -81,6 +81,8 @@ def test_every_example_is_listed() -> None:
     # A new example must be added here, so it cannot silently go untested.
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(SCRIPTS)
     assert sorted(p.name for p in EXAMPLES.glob("*.ipynb")) == sorted(NOTEBOOKS)
+    index = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    assert all(f"[`{name}`]({name})" in index for name in [*SCRIPTS, *NOTEBOOKS])
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
@@ -96,7 +98,8 @@ def test_scripts_write_their_files(tmp_path: Path) -> None:
     lines = (tmp_path / "thread-1001.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["pid"] for line in lines] == list(range(3101, 3113))
     assert run_script("download_images.py", tmp_path).returncode == 0
-    meta = [json.loads(line) for line in (tmp_path / "images" / "metadata.jsonl").read_text("utf-8").splitlines()]
+    sidecar = (tmp_path / "images" / "metadata.jsonl").read_text("utf-8")
+    meta = [json.loads(line) for line in sidecar.splitlines()]
     assert [(m["floor"], m["filename"], m["author"]) for m in meta] == [
         (1, "灯罩骨架.jpg", "竹影清风"),
         (1, "成品夜景.jpg", "竹影清风"),

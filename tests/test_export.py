@@ -300,3 +300,36 @@ def test_json_schemas_of_every_public_model():
     assert "$defs" not in schemas["Quote"]
     assert set(schemas["Envelope"]["properties"]) == {"schema_version", "type", "site", "fetched_at", "item"}
 
+
+
+def test_every_format_from_a_crawled_store(tmp_path: Path):
+    """A store written by a crawl (page by page, with list rows and crawl marks) exports like one
+    written whole: documented columns and types in CSV and Parquet, JSONL equal to the store."""
+    transport = default_forum().mock_transport()
+    with SQLiteStore(tmp_path / "crawl.db") as crawled:
+        for base in ("http://forum.test/", "http://forum.test/bbs/"):
+            with DiscuzClient(base, transport=transport, rate=None) as dz:
+                list(dz.crawl_forum(store=crawled))
+        readers = {
+            "posts": list(crawled.iter_posts()),
+            "threads": list(crawled.iter_threads()),
+            "authors": list(crawled.iter_authors()),
+            "images": list(crawled.iter_images()),
+        }
+        assert {what: len(items) for what, items in readers.items()} == {
+            "posts": 64, "threads": 18, "authors": 16, "images": 4
+        }
+        arrow_types = {"int": "int64", "float": "double", "str": "string", "bool": "bool",
+                       "datetime": "timestamp[us, tz=UTC]"}
+        for what, items in readers.items():
+            assert export(crawled, tmp_path / f"{what}.jsonl", format="jsonl", what=what) == len(items)
+            assert list(read_jsonl(tmp_path / f"{what}.jsonl")) == items
+            export(crawled, tmp_path / f"{what}.csv", format="csv", what=what)
+            rows = _csv(tmp_path / f"{what}.csv")
+            assert (rows[0], len(rows)) == (_names(COLUMNS[what]), 1 + len(items))
+            export(crawled, tmp_path / f"{what}.parquet", format="parquet", what=what)
+            table = pq.read_table(tmp_path / f"{what}.parquet")
+            assert [(field.name, str(field.type)) for field in table.schema] == [
+                (name, arrow_types[kind]) for name, kind in COLUMNS[what]
+            ]
+            assert table.num_rows == len(items)

@@ -1,0 +1,274 @@
+"""Crawl throughput: our ``crawl_forum`` vs a bare httpx loop over the same URLs (issue 7).
+
+A generated X3.5 forum (UTF-8) is served on 127.0.0.1 by a ``ThreadingHTTPServer`` in a **separate
+process**, so the server's Python does not compete with the client for one GIL (it still competes
+for the machine's cores, equally for both contenders). The forum is the fixture's own index
+(``index/x35_index.html``: boards 3, 7 and ``share``); board 3 holds ``--threads`` generated
+threads of ``--pages`` pages of 10 posts each (pages built by ``generate.py`` from the fixture
+thread t2001, the tid rewritten per thread), listed 20 rows per board page built from the fixture
+board page's own row markup; boards 7 and ``share`` are the fixture pages as they are.
+
+For each concurrency: first ``crawl_forum(concurrency=C)`` on ``AsyncDiscuzClient(rate=None,
+concurrency=C)`` (parse every page into models, merge posts), then a bare loop — ``asyncio`` +
+``Semaphore(C)`` + one ``httpx.AsyncClient`` — GETs exactly the URLs the crawl requested (taken
+from the server's log) and reads each body, nothing else. Reported: wall seconds, requests/s,
+client CPU seconds per page (``time.process_time``: this process only, the server is elsewhere),
+and ours/bare throughput. The bare loop knows every URL up front; the crawl has to discover them
+(index → board pages → threads → thread pages), which limits its parallelism at the start.
+
+    python benchmarks/bench_crawl.py                 # 200 threads x 10 pages (~2,000 pages)
+    python benchmarks/bench_crawl.py --threads 50    # quicker
+    python benchmarks/bench_crawl.py --profile 4     # cProfile of our crawl at concurrency 4
+
+Bounded: every request goes to the loopback server, the URL list is finite and the server process
+is terminated on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import multiprocessing as mp
+import pstats
+import re
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate import FIXTURES, load_template, thread_page
+
+from discuz_scraper import AsyncDiscuzClient, Thread
+from discuz_scraper.crawl import CrawlReport
+
+POSTS_PER_PAGE = 10
+ROWS_PER_BOARD_PAGE = 20
+FIRST_TID = 5001
+HOST = "http://forum.test"
+# Where t2001's own tid appears in a generated page: links (tid=, ptid=) and the canonical URL.
+# The copyright line "2001-2026" must stay, hence the anchored patterns.
+_TID = re.compile(rb"(?<=tid=)2001(?!\d)|(?<=thread-)2001(?=-)")
+_ROW = re.compile(rb'<tbody id="normalthread_2001">.*?</tbody>\n', re.S)
+_BOARD_PAGER = re.compile(rb'<span id="fd_page_top">.*?</span>\n', re.S)
+_TPS = re.compile(rb'<span class="tps">.*?</span>\n', re.S)
+
+
+class Site:
+    """Every page of the generated forum as bytes, or as pieces to join around a tid."""
+
+    def __init__(self, threads: int, pages: int) -> None:
+        self.threads, self.pages = threads, pages
+        template = load_template("x35")
+        # One generated body per page number, split at the tid so serving a thread is a join.
+        self.thread_parts = [
+            _TID.split(
+                thread_page(
+                    template, POSTS_PER_PAGE, page=page, pages=pages, per_page=POSTS_PER_PAGE
+                ).encode()
+            )
+            for page in range(1, pages + 1)
+        ]
+        self.index = (FIXTURES / "index/x35_index.html").read_bytes()
+        self.fixed = {
+            ("7", 1): (FIXTURES / "board/x35_forum7_p1.html").read_bytes(),
+            ("share", 1): (FIXTURES / "board/x35_forum8_share_p1.html").read_bytes(),
+        }
+        # The share board lists two fixture threads: serve them as they are.
+        self.fixture_threads = {
+            tid: (FIXTURES / f"thread/x35/t{tid}-p1.html").read_bytes() for tid in (2005, 2006)
+        }
+        self.board_pages = self._board_pages()
+
+    def _board_pages(self) -> list[bytes]:
+        page = (FIXTURES / "board/x35_forum3_crawl_p1.html").read_bytes()
+        row = _TPS.sub(b"", _ROW.search(page).group(0))  # type: ignore[union-attr]
+        replies = str(self.pages * POSTS_PER_PAGE - 1).encode()
+        row = row.replace(b'class="xi2">12</a>', b'class="xi2">' + replies + b"</a>")
+        # The sticky row and the other rows of the fixture page go: only generated rows remain.
+        head = page[: page.index(b'<tbody id="stickthread_')]
+        tail = page[page.index(b"</table>\n</form>") :]
+        count = -(-self.threads // ROWS_PER_BOARD_PAGE)
+        out = []
+        for number in range(1, count + 1):
+            tids = range(
+                FIRST_TID + (number - 1) * ROWS_PER_BOARD_PAGE,
+                FIRST_TID + min(number * ROWS_PER_BOARD_PAGE, self.threads),
+            )
+            rows = b"".join(row.replace(b"2001", str(tid).encode()) for tid in tids)
+            # The "load more" button below the list carries the page count too (totalpage=).
+            more = (
+                f'rel="forum-3-{number + 1}.html" curpage="{number}" id="autopbn" totalpage="{count}"'
+            ).encode()
+            page_tail = tail.replace(b'rel="forum-3-2.html" curpage="1" id="autopbn" totalpage="2"', more)
+            pager = _pager(number, count)
+            out.append(_BOARD_PAGER.sub(lambda _, pager=pager: pager, head, count=1) + rows + page_tail)
+        return out
+
+    def answer(self, query: dict[str, str], script: str) -> bytes | None:
+        mod = query.get("mod")
+        if script == "forum.php" and mod is None:
+            return self.index
+        page = int(query.get("page", "1") or 1)
+        if mod == "forumdisplay":
+            fid = query.get("fid", "")
+            if fid == "3":
+                return self.board_pages[min(page, len(self.board_pages)) - 1]
+            return self.fixed.get((fid, 1))
+        if mod == "viewthread":
+            tid = int(query.get("tid", "0"))
+            if tid in self.fixture_threads:
+                return self.fixture_threads[tid]
+            if FIRST_TID <= tid < FIRST_TID + self.threads:
+                return str(tid).encode().join(self.thread_parts[min(page, self.pages) - 1])
+        return None
+
+
+def _pager(page: int, pages: int) -> bytes:
+    links = [f"<strong>{page}</strong>"]
+    if page < pages:
+        links.append(f'<a href="forum-3-{page + 1}.html">{page + 1}</a>')
+    links.append(f'<label><span title="共 {pages} 页"> / {pages} 页</span></label>')
+    if page < pages:
+        links.append(f'<a href="forum-3-{page + 1}.html" class="nxt">下一页</a>')
+    return f'<span id="fd_page_top"><div class="pg">{"".join(links)}</div></span>\n'.encode()
+
+
+# --- the server process ------------------------------------------------------------------------
+
+
+def serve(threads: int, pages: int, ready: Any) -> None:
+    site = Site(threads, pages)
+    log: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a real forum
+        # Headers and body leave in two writes: with Nagle on, the second waits for the client's
+        # delayed ACK (~40 ms a request), which would measure the TCP stack, not the clients.
+        disable_nagle_algorithm = True
+
+        def do_GET(self) -> None:
+            path, _, raw = self.path.partition("?")
+            if path == "/__log":  # the benchmark's own control endpoint: hand over and clear the log
+                body, status = "\n".join(log).encode(), 200
+                log.clear()
+            else:
+                log.append(self.path)
+                query = dict(part.partition("=")[::2] for part in raw.split("&") if part)
+                script = path.removeprefix("/bbs/")
+                found = site.answer(query, script) if path.startswith("/bbs/") else None
+                body, status = (found, 200) if found is not None else (b"not found", 404)
+                body = body.replace(HOST.encode(), origin)
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Silent: the log above is the record."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    origin = f"http://127.0.0.1:{server.server_address[1]}".encode()
+    ready.put(server.server_address[1])
+    server.serve_forever()
+
+
+# --- the contenders ----------------------------------------------------------------------------
+
+
+async def ours(base: str, concurrency: int) -> tuple[int, int]:
+    async with AsyncDiscuzClient(base, rate=None, concurrency=concurrency, timeout=60.0) as client:
+        threads = posts = 0
+        async for event in client.crawl_forum(concurrency=concurrency):
+            if isinstance(event, Thread):
+                threads += 1
+                posts += len(event.posts)
+            elif isinstance(event, CrawlReport) and event.failures:
+                raise SystemExit(f"crawl failures: {event.failures[:3]}")
+        return threads, posts
+
+
+async def bare(origin: str, targets: list[str], concurrency: int) -> int:
+    gate = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=origin, limits=limits, timeout=60.0) as client:
+
+        async def fetch(target: str) -> int:
+            async with gate:
+                response = await client.get(target)
+                return len(response.content)
+
+        sizes = await asyncio.gather(*(fetch(t) for t in targets))
+    return sum(sizes)
+
+
+def measure(run: Any) -> tuple[float, float, Any]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = asyncio.run(run)
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=200)
+    parser.add_argument("--pages", type=int, default=10, help="pages per thread")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument(
+        "--profile", type=int, metavar="C", help="cProfile our crawl at concurrency C instead"
+    )
+    parser.add_argument("--sort", default="tottime", help="pstats sort key for --profile (e.g. cumtime)")
+    args = parser.parse_args()
+
+    ready: Any = mp.get_context("spawn").Queue()
+    server = mp.get_context("spawn").Process(
+        target=serve, args=(args.threads, args.pages, ready), daemon=True
+    )
+    server.start()
+    try:
+        port = ready.get(timeout=60)
+        origin = f"http://127.0.0.1:{port}"
+        base = origin + "/bbs/"
+        httpx.get(origin + "/__log")
+        if args.profile:
+            profile = cProfile.Profile()
+            profile.enable()
+            asyncio.run(ours(base, args.profile))
+            profile.disable()
+            out = io.StringIO()
+            pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(30)
+            print(out.getvalue())
+            return
+        print(f"{args.threads} threads x {args.pages} pages of {POSTS_PER_PAGE} posts; "
+              f"python {sys.version.split()[0]}, {mp.cpu_count()} cores")
+        print("| conc | pages | ours s | ours req/s | ours CPU ms/page | bare s | bare req/s "
+              "| bare CPU ms/page | ours/bare |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for concurrency in args.concurrency:
+            wall, cpu, (threads, posts) = measure(ours(base, concurrency))
+            targets = httpx.get(origin + "/__log").text.splitlines()
+            bare_wall, bare_cpu, _ = measure(bare(origin, targets, concurrency))
+            httpx.get(origin + "/__log")
+            n = len(targets)
+            print(
+                f"| {concurrency} | {n} | {wall:.2f} | {n / wall:.0f} | {1000 * cpu / n:.2f} "
+                f"| {bare_wall:.2f} | {n / bare_wall:.0f} | {1000 * bare_cpu / n:.2f} "
+                f"| {bare_wall / wall:.2f}× |",
+                flush=True,
+            )
+            assert threads == args.threads + 2, threads  # + the share board's two fixture threads
+        print(f"(last crawl: {threads} threads, {posts} posts)")
+    finally:
+        server.terminate()
+        server.join(10)
+
+
+if __name__ == "__main__":
+    main()
