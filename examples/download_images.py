@@ -7,24 +7,22 @@
 page as Referer, which attachment links check), picks a safe file name, skips files already
 downloaded (sidecar ``media.jsonl``) and stores one copy per content. This script adds a
 ``metadata.jsonl`` beside the files that links each file to its post. Images hosted elsewhere
-(``[img]`` links to other sites) are left out unless ``--remote`` is given.
+(``[img]`` links to other sites) are left out unless ``--remote`` is given. A post's
+attachments (``post.attachments``) download the same way.
 
-The fixture forum serves pages only, so without a URL the script serves it with a small extension
-that answers ``data/attachment/...`` image URLs with generated PNG files.
+Without a URL the script starts the fixture forum on 127.0.0.1 and downloads the images of its
+thread 1001 (tiny placeholder JPEG files).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import struct
-import zlib
-from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from discuz_scraper import DiscuzClient, Thread
-from discuz_scraper.testing import FixtureForum, ForumResponse, fixtures_root
+from discuz_scraper.testing import default_forum
 from discuz_scraper.urls import normalize_base
 
 
@@ -52,34 +50,6 @@ def download_thread_images(
     return thread, rows
 
 
-# --- the offline demo: the fixture forum plus image bytes ----------------------------------------
-
-
-def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    """A plain-colour PNG, written by hand so the demo needs no imaging library."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))  # filter byte 0 per row
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-    return b"\x89PNG\r\n\x1a\n" + body
-
-
-class ForumWithImages(FixtureForum):
-    """The fixture forum, answering its attachment image URLs with a PNG coloured by the URL."""
-
-    def handle(
-        self, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes = b""
-    ) -> ForumResponse:
-        path = urlsplit(url).path
-        if path.startswith("/data/attachment/"):
-            shade = zlib.crc32(path.encode())
-            colour = (shade & 0xFF, (shade >> 8) & 0xFF, (shade >> 16) & 0xFF)
-            return ForumResponse(200, {"Content-Type": "image/png"}, png(64, 48, colour))
-        return super().handle(method, url, headers, body)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url", nargs="?", help="any thread URL (default: the offline fixture forum)")
@@ -90,9 +60,7 @@ def main() -> None:
     if args.url:
         thread, rows = download_thread_images(args.url, args.output, remote=args.remote)
     else:
-        root = fixtures_root()
-        forum = ForumWithImages.from_file(root / "forum" / "routes.json", root=root)
-        with forum.serve() as server:
+        with default_forum().serve() as server:
             url = server.site_url("x34") + "thread-1001-1-1.html"
             # rate=None: the loopback fixture needs no politeness; keep the default 2/s for real forums.
             thread, rows = download_thread_images(url, args.output, rate=None)
@@ -108,7 +76,7 @@ def main() -> None:
         ], rows
         for row in rows:
             assert row["status"] in ("saved", "duplicate"), row
-            assert (args.output / row["file"]).read_bytes().startswith(b"\x89PNG"), row
+            assert (args.output / row["file"]).read_bytes().startswith(b"\xff\xd8\xff"), row  # JPEG
 
 
 if __name__ == "__main__":

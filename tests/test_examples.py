@@ -35,8 +35,11 @@ SCRIPTS: dict[str, list[str]] = {
         "store: 12 threads, 40 posts, 2 failures recorded",
     ],
     "incremental_update.py": [
-        "day 1: 11 threads fetched (40 posts), 0 unchanged",
-        "day 2: 0 threads fetched (0 posts)",
+        "day 1: 4 threads fetched (19 posts), 0 unchanged",
+        "  thread 2007: 1 posts fetched  冬季封山通知汇总",
+        "day 8: 2 threads fetched (7 posts), 3 unchanged",
+        "day 9: 0 threads fetched (0 posts), 5 unchanged",
+        "store: thread 2001 has 16 posts; #12 edited by 行者无疆",
     ],
     "members_only_cookies.py": [
         "as a guest: LoginRequired",
@@ -104,7 +107,8 @@ def test_scripts_write_their_files(tmp_path: Path) -> None:
         (1, "灯罩骨架.jpg", "竹影清风"),
         (1, "成品夜景.jpg", "竹影清风"),
     ]
-    assert all((tmp_path / "images" / m["file"]).read_bytes().startswith(b"\x89PNG") for m in meta)
+    # The fixture forum's attachment files are tiny JPEGs (a JFIF header).
+    assert all((tmp_path / "images" / m["file"]).read_bytes().startswith(b"\xff\xd8\xff") for m in meta)
 
 
 def test_scripts_take_a_real_forum_url() -> None:
