@@ -107,6 +107,7 @@ class Post:
     url: str
     data: Mapping[str, str] = field(repr=False)
     headers: Mapping[str, str] | None = None
+    encoding: str | None = None  # the charset of the page holding the form
 
 
 @dataclass(frozen=True)
@@ -386,7 +387,7 @@ def page_flow(
             board_tried = True
             fid, action, hidden = form
             logger.debug("posting the password of board %d", fid)
-            yield Post(action, {**hidden, "pw": password, "loginsubmit": "true"})
+            yield Post(action, {**hidden, "pw": password, "loginsubmit": "true"}, encoding=response.encoding)
             step = Get(url, merged or None, headers, raw=True)
             continue
         cc_pages += 1
@@ -428,7 +429,7 @@ def _cc_answer(
                 url=response.url, key=error.key, site_message=challenge.question,
             )
         logger.debug("answering the CC-defence question")
-        return Post(response.url, challenge.answer_form)
+        return Post(response.url, challenge.answer_form, encoding=response.encoding)
     wait = max(_CC_MIN_WAIT, challenge.wait_seconds or 0.0)
     logger.debug("CC-defence %s page: waiting %.2fs before retrying", challenge.kind, wait)
     return Wait(wait)
@@ -504,7 +505,7 @@ def login_flow(
                         seccodemodid=_SECCODE_MODID)
         elif seccode is not None and form.secqaa:
             body.update(secanswer=seccode, secqaahash=form.secqaa_idhash or "")
-        reply = yield Post(form.action_url, body, {"Referer": page.url})
+        reply = yield Post(form.action_url, body, {"Referer": page.url}, encoding=page.encoding)
         parse_login_result(reply.text, reply.url, reply.status_code,
                            content_type=reply.headers.get("content-type"))
     user = yield from whoami_flow(policy)
@@ -558,7 +559,7 @@ class AccessFetcher(Fetcher):
                     self.access.robots = self.access.read_robots(self._robots())
             return None
         if isinstance(step, Post):
-            return self.post(step.url, data=step.data, headers=step.headers)
+            return self.post(step.url, data=step.data, headers=step.headers, encoding=step.encoding)
         if step.raw:
             return super().get(step.url, params=step.params, headers=step.headers)
         return self.get(step.url, params=step.params, headers=step.headers)
@@ -614,7 +615,7 @@ class AsyncAccessFetcher(AsyncFetcher):
                     self.access.robots = self.access.read_robots(await self._robots())
             return None
         if isinstance(step, Post):
-            return await self.post(step.url, data=step.data, headers=step.headers)
+            return await self.post(step.url, data=step.data, headers=step.headers, encoding=step.encoding)
         if step.raw:
             return await super().get(step.url, params=step.params, headers=step.headers)
         return await self.get(step.url, params=step.params, headers=step.headers)

@@ -22,11 +22,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, Retrying
 
-from .charset import decode_body
+from .charset import decode_body, normalize_charset
 from .errors import ConfigError, FetchError, ParseError, RateLimited, redact_url
 
 __all__ = [
@@ -221,7 +222,7 @@ class _Call:
 
     method: str
     url: httpx.URL
-    data: Mapping[str, str] | None
+    data: Mapping[str, str] | bytes | None
     headers: Mapping[str, str] | None
 
 
@@ -245,6 +246,9 @@ class _Hops:
 
     def request(self) -> httpx.Request:
         """The request for the current hop."""
+        if isinstance(self._data, bytes):
+            headers = {**(self._headers or {}), "Content-Type": _FORM_TYPE}
+            return self._build(self._method, self._url, content=self._data, headers=headers)
         return self._build(self._method, self._url, data=self._data, headers=self._headers)
 
     def record(self, response: httpx.Response, content: bytes) -> Response | None:
@@ -293,6 +297,19 @@ class _Hops:
             history=tuple(self._history),
             retry_after=parse_retry_after(response.headers),
         )
+
+
+_FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def _form_body(data: Mapping[str, str] | None, encoding: str | None) -> Mapping[str, str] | bytes | None:
+    """Form data to send: httpx encodes UTF-8 itself; other charsets are percent-encoded here."""
+    if data is None or encoding is None or normalize_charset(encoding) in (None, "utf-8"):
+        return data
+    try:
+        return urlencode(data, encoding=normalize_charset(encoding) or encoding).encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise FetchError(f"form data cannot be sent in the site's charset {encoding}") from exc
 
 
 def _same_site(origin: httpx.URL, target: httpx.URL) -> bool:
@@ -452,6 +469,7 @@ class _FetcherBase:
         params: Mapping[str, str | int] | None = None,
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        encoding: str | None = None,
     ) -> _Call:
         try:
             parsed = httpx.URL(url)
@@ -461,7 +479,7 @@ class _FetcherBase:
             raise FetchError(f"not an absolute http(s) URL: {url!r}")
         if params:
             parsed = parsed.copy_merge_params(dict(params))
-        return _Call(method, parsed, data, headers)
+        return _Call(method, parsed, _form_body(data, encoding), headers)
 
     def _retry_options(self, call: _Call) -> dict[str, Any]:
         return _RetryPolicy(call, self.config, self._rng).options()
@@ -511,10 +529,18 @@ class Fetcher(_FetcherBase):
         return self._run(self._call("GET", url, params=params, headers=headers))
 
     def post(
-        self, url: str, *, data: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
+        self,
+        url: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        encoding: str | None = None,
     ) -> Response:
-        """POST ``data`` form-encoded to ``url``, with retries and redirects applied."""
-        return self._run(self._call("POST", url, data=data, headers=headers))
+        """POST ``data`` form-encoded to ``url``, with retries and redirects applied.
+
+        ``encoding`` is the charset the form is sent in (a GBK site's own forms expect GBK bytes,
+        e.g. for a Chinese username); UTF-8 by default."""
+        return self._run(self._call("POST", url, data=data, headers=headers, encoding=encoding))
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -582,10 +608,16 @@ class AsyncFetcher(_FetcherBase):
         return await self._run(self._call("GET", url, params=params, headers=headers))
 
     async def post(
-        self, url: str, *, data: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
+        self,
+        url: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        encoding: str | None = None,
     ) -> Response:
-        """POST ``data`` form-encoded to ``url``, with retries and redirects applied."""
-        return await self._run(self._call("POST", url, data=data, headers=headers))
+        """POST ``data`` form-encoded to ``url`` (in ``encoding``, UTF-8 by default), with retries
+        and redirects applied."""
+        return await self._run(self._call("POST", url, data=data, headers=headers, encoding=encoding))
 
     async def aclose(self) -> None:
         """Close the connection pool."""

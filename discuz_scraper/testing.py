@@ -97,6 +97,7 @@ from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
 import httpx
 
+from .charset import normalize_charset
 from .urls import parse_url
 
 __all__ = [
@@ -432,8 +433,8 @@ def antitheft_page(target: str, *, seed: int = 0) -> bytes:
     return f'<script type="text/javascript">{script}</script>'.encode()
 
 
-def _query_dict(query: str) -> dict[str, str]:
-    return {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+def _query_dict(query: str, encoding: str = "utf-8") -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True, encoding=encoding).items()}
 
 
 def _subset(required: Mapping[str, str], query: Mapping[str, str]) -> bool:
@@ -771,7 +772,9 @@ class FixtureForum:
         return ForumResponse(response.status, response.headers, body, response.fault, response.cookies)
 
     def _login(self, request: ForumRequest, site: _Site, members: _Members, *, api: bool) -> ForumResponse:
-        form = _query_dict(request.body.decode("ascii", "replace"))
+        # Discuz reads a form's bytes in the site charset (the mobile API assumes UTF-8).
+        charset = "utf-8" if api else normalize_charset(site.charset) or "utf-8"
+        form = _query_dict(request.body.decode("ascii", "replace"), charset)
         account = next((a for a in members.accounts if a.username == form.get("username")), None)
         prefix = "api_" if api else ""
         if not api and self._failed_logins.get(site.key, 0) and form.get("seccodeverify") != members.seccode:

@@ -61,6 +61,14 @@ def test_logged_in_client_reads_the_members_board_and_knows_who_it_is(forum: Fix
     assert [post.pid for post in thread.posts] == [10901]
 
 
+@MODES
+def test_chinese_username_is_sent_in_the_gbk_site_charset(mode: str, forum: FixtureForum) -> None:
+    # The fixture site reads the form bytes as GBK, as Discuz does: a UTF-8 body would not match.
+    user, cookies = run(mode, forum, "login", "茶客老周", "Pu-erh-2020")
+    assert user == LoggedInUser(uid=12, name="茶客老周")
+    assert cookies == ["Ab3x_2132_auth", "Ab3x_2132_saltkey"]
+
+
 def test_async_whoami_for_a_guest(forum: FixtureForum) -> None:
     assert run("async", forum, "whoami")[0] is None
 
