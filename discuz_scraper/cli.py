@@ -14,7 +14,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO, get_args
@@ -161,10 +161,12 @@ def _page_range(value: str) -> PageSelection:
     raise argparse.ArgumentTypeError(f"expected N or A-B with 1 <= A <= B, got {value!r}")
 
 
-def _run_crawl(events: Iterator[CrawlEvent], out: TextIO, *, with_posts: bool, quiet: bool) -> CrawlReport:
-    """Write each crawled model as a JSON line (posts when ``with_posts``, else thread rows);
-    progress goes to stderr. Returns the final report."""
-    boards = rows = posts = 0
+def _drain_crawl(
+    events: Iterator[CrawlEvent], quiet: bool, write: Callable[[ThreadSummary | Thread], None] | None = None
+) -> CrawlReport:
+    """Consume a crawl with a progress line on stderr, handing rows and threads to ``write``;
+    returns the final report."""
+    boards = rows = threads = posts = 0
     progress = _Progress(quiet)
     for event in events:
         if isinstance(event, CrawlReport):
@@ -172,16 +174,29 @@ def _run_crawl(events: Iterator[CrawlEvent], out: TextIO, *, with_posts: bool, q
             return event
         if isinstance(event, Board):
             boards += 1
-        elif isinstance(event, ThreadSummary):
-            rows += 1
-            if not with_posts:
-                out.write(event.model_dump_json() + "\n")
         else:
-            posts += len(event.posts)
-            for post in event.posts:
-                out.write(post.model_dump_json() + "\n")
-        progress.update(f"boards {boards}, threads {rows}, posts {posts}")
+            if isinstance(event, ThreadSummary):
+                rows += 1
+            else:
+                threads += 1
+                posts += len(event.posts)
+            if write is not None:
+                write(event)
+        progress.update(f"boards {boards}, rows {rows}, threads fetched {threads}, posts {posts}")
     raise DiscuzError("the crawl ended without its report")
+
+
+def _jsonl_writer(out: TextIO, *, with_posts: bool) -> Callable[[ThreadSummary | Thread], None]:
+    """Posts of each thread as JSON lines when ``with_posts``, else the thread rows."""
+
+    def write(item: ThreadSummary | Thread) -> None:
+        if isinstance(item, ThreadSummary) and not with_posts:
+            out.write(item.model_dump_json() + "\n")
+        elif isinstance(item, Thread):
+            for post in item.posts:
+                out.write(post.model_dump_json() + "\n")
+
+    return write
 
 
 def _print_report(report: CrawlReport, label: str) -> None:
@@ -202,7 +217,7 @@ def _print_report(report: CrawlReport, label: str) -> None:
 def _cmd_board(args: argparse.Namespace) -> int:
     with _client_for(args.url, args) as client, _output(args.output) as out:
         events = client.crawl_board(args.url, with_posts=args.with_posts, pages=args.pages)
-        report = _run_crawl(events, out, with_posts=args.with_posts, quiet=args.quiet)
+        report = _drain_crawl(events, args.quiet, _jsonl_writer(out, with_posts=args.with_posts))
     _print_report(report, "board")
     return EXIT_FAILURES if report.failures else EXIT_OK
 
@@ -264,30 +279,11 @@ def _crawl_events(client: DiscuzClient, args: argparse.Namespace, store: SQLiteS
     return client.crawl_forum(**options)
 
 
-def _store_crawl(events: Iterator[CrawlEvent], quiet: bool) -> CrawlReport:
-    """Drain a crawl that saves as it goes, with a progress line on stderr; the final report."""
-    boards = rows = threads = posts = 0
-    progress = _Progress(quiet)
-    for event in events:
-        if isinstance(event, CrawlReport):
-            progress.finish()
-            return event
-        if isinstance(event, Board):
-            boards += 1
-        elif isinstance(event, ThreadSummary):
-            rows += 1
-        else:
-            threads += 1
-            posts += len(event.posts)
-        progress.update(f"boards {boards}, rows {rows}, threads fetched {threads}, posts {posts}")
-    raise DiscuzError("the crawl ended without its report")
-
-
 def _cmd_crawl(args: argparse.Namespace) -> int:
     if args.pages is not None and not _is_board_url(args.url):
         raise ConfigError("--pages applies to a board URL only")
     with SQLiteStore(args.db) as store, _client_for(args.url, args) as client:
-        report = _store_crawl(_crawl_events(client, args, store), args.quiet)
+        report = _drain_crawl(_crawl_events(client, args, store), args.quiet)
     _print_report(report, "crawl")
     if report.unchanged:
         print(f"  {report.unchanged} threads unchanged since the last crawl", file=sys.stderr)
@@ -379,7 +375,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         for site_path in _DEMO_SITES:
             base = server.base_url + site_path
             with DiscuzClient(base, rate=None) as client:
-                report = _store_crawl(client.crawl_forum(store=store), quiet=args.quiet)
+                report = _drain_crawl(client.crawl_forum(store=store), args.quiet)
             failures += len(report.failures)
             print(
                 f"  {base}: {report.boards} boards, {report.threads} threads, {report.posts} posts, "

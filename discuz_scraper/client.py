@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone, tzinfo
@@ -17,7 +18,11 @@ from typing import Any, Literal, TypedDict, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from typing_extensions import Unpack
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:  # pydantic depends on typing_extensions, so it is always there
+    from typing_extensions import Unpack
 
 from .access import AccessFetcher, AccessPolicy, AsyncAccessFetcher, LoggedInUser, login_flow, whoami_flow
 from .backends import (
@@ -343,45 +348,28 @@ class BaseClient:
             )
         return response
 
-    def _parse_thread(self, response: Response) -> ThreadPage:
+    def _parse_html(self, response: Response, parser: Callable[..., T]) -> T:
+        """Run a desktop-page parser on a checked response, in the client's timezone and clock."""
         self._checked(response)
-        return parse_thread_page(
+        return parser(
             response.text,
             response.url,
             status=response.status_code,
             now=self._now(),
             default_tz=self.default_tz,
         )
+
+    def _parse_thread(self, response: Response) -> ThreadPage:
+        return self._parse_html(response, parse_thread_page)
 
     def _parse_board(self, response: Response) -> BoardPage:
-        self._checked(response)
-        return parse_board_page(
-            response.text,
-            response.url,
-            status=response.status_code,
-            now=self._now(),
-            default_tz=self.default_tz,
-        )
+        return self._parse_html(response, parse_board_page)
 
     def _parse_index(self, response: Response) -> ForumIndex:
-        self._checked(response)
-        return parse_forum_index(
-            response.text,
-            response.url,
-            status=response.status_code,
-            now=self._now(),
-            default_tz=self.default_tz,
-        )
+        return self._parse_html(response, parse_forum_index)
 
     def _parse_user(self, response: Response) -> UserProfile:
-        self._checked(response)
-        return parse_profile(
-            response.text,
-            response.url,
-            status=response.status_code,
-            now=self._now(),
-            default_tz=self.default_tz,
-        )
+        return self._parse_html(response, parse_profile)
 
     def _tid_from_redirect(self, response: Response) -> int:
         parsed = parse_url(response.url)

@@ -82,8 +82,8 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
-class MediaItem(BaseModel):
-    """One image or attachment to download, with the post it belongs to."""
+class _MediaRef(BaseModel):
+    """Which post's image or attachment a download is about."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -94,22 +94,18 @@ class MediaItem(BaseModel):
     kind: Literal["image", "attachment"]
     aid: int | None = None
     url: str
+
+
+class MediaItem(_MediaRef):
+    """One image or attachment to download, with the post it belongs to."""
+
     filename: str | None = Field(default=None, description="the name the forum shows, if any")
     referer: str = Field(description="the post's page, sent as Referer")
 
 
-class MediaRecord(BaseModel):
+class MediaRecord(_MediaRef):
     """One line of the sidecar ``media.jsonl``: which file holds which post's image or attachment."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    site: str
-    tid: int
-    pid: int | None
-    floor: int | None = None
-    kind: Literal["image", "attachment"]
-    aid: int | None = None
-    url: str
     status: MediaStatus
     file: str | None = Field(default=None, description="path relative to the folder, '/'-separated")
     sha256: str | None = None

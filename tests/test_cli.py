@@ -65,7 +65,7 @@ def test_board_rows_then_posts(
     ]
     err = capsys.readouterr().err
     assert "board: 1 boards, 4 threads listed, 0 fetched, 0 posts, 3 requests, 0 failures, 0 skipped" in err
-    assert "boards 1, threads 4, posts 0" in err, "progress on stderr"
+    assert "boards 1, rows 4, threads fetched 0, posts 0" in err, "progress on stderr"
 
     posts_file = tmp_path / "posts.jsonl"
     assert (
