@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-__all__ = ["Node", "Tree", "absolute", "attr", "number", "parse_html", "text", "to_int"]
+__all__ = ["Node", "Tree", "absolute", "attr", "first_tag", "number", "parse_html", "text", "to_int"]
 
 Node = LexborNode
 Tree = LexborHTMLParser
@@ -59,7 +59,7 @@ def number(node: Node | None) -> int | None:
     are read from their exact ``title``; a shorthand without one is unknown (``None``), not guessed."""
     if node is None:
         return None
-    titled = node if node.attributes.get("title") else node.css_first("span[title]")
+    titled = node if node.attributes.get("title") else first_tag(node, "span", having="title")
     if titled is not None:
         exact = to_int(titled.attributes.get("title"))
         if exact is not None:
@@ -68,6 +68,22 @@ def number(node: Node | None) -> int | None:
     if "万" in value or "亿" in value:
         return None
     return to_int(value)
+
+
+def first_tag(node: Node | None, tag: str, *, having: str | None = None) -> Node | None:
+    """``node.css_first(tag)`` (``tag[having]`` with ``having``) for a bare tag name: the first
+    such element in document order, ``node`` itself included.
+
+    For the few elements of a counter, cell, time or floor link a walk in Python is several
+    times cheaper than ``css_first``, which compiles its selector on every call (~3 µs). Not for
+    big subtrees: there the walk costs more than the selector.
+    """
+    if node is None:
+        return None
+    for found in node.traverse():
+        if found.tag == tag and (having is None or having in found.attributes):
+            return found
+    return None
 
 
 def absolute(base: str, url: str | None) -> str | None:

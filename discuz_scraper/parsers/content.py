@@ -137,12 +137,12 @@ def parse_message(
     hidden = _strip_locked_notices(root)
     _decompose(root.css(_NOISE))
     edited_by, edited_at = _pop_edit_marker(root, tz)
-    quotes = [_quote(box, base_url, tz, tid) for box in root.css(_QUOTES) if not _too_deep(box)]
-    # Before _fix_urls: an image whose src was a javascript: URL then gets its real file.
-    _neutralise(root)
-    _fix_urls(root, base_url)
+    # Reading quotes and rewriting attributes leave the quote boxes in place: one query serves both.
+    boxes = root.css(_QUOTES)
+    quotes = [_quote(box, base_url, tz, tid) for box in boxes if not _too_deep(box)]
+    _neutralise_and_fix_urls(root, base_url)
     content_html = (root.inner_html or "").strip()
-    for box in list(root.css(_QUOTES)):
+    for box in boxes:
         # The line break after a quote only separated it from the reply; without it, a blank line.
         _drop_with_trailing_breaks(box, limit=1)
     _decompose(root.css('span[id^="attach_"] em.xg1'))
@@ -195,14 +195,37 @@ def _require_base(base_url: str) -> None:
         raise ParseError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
 
 
-def _copy(node: Node) -> Node:
-    """A detached copy of the element's content, wrapped in a ``div`` we may freely edit.
+# Message elements whose content is raw text (hostile pages only): their inner HTML is not
+# escaped, so the copy has always read that text as markup, by re-parsing it; a clone would keep
+# it as text, and its root would itself match the ``script``/``style`` noise selectors.
+_RAW_TEXT_TAGS = frozenset(
+    {"script", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext"}
+)
 
-    Re-parsing the inner HTML (not the element) matters: a bare ``<td>`` outside a table would
-    be dropped by the HTML parser.
+
+def _copy(node: Node) -> Node:
+    """A detached copy of the element's content that we may freely edit.
+
+    Usually a deep clone: re-parsing every message cost about as much as parsing the page. The
+    clone's own attributes are dropped so that its root, which ``css()`` matches too, is as
+    inert as a bare wrapper: it never matches a class or attribute selector (noise, quotes,
+    ``[src]``…); only its content is read. Raw-text elements and content holding a
+    ``template`` (whose content ``clone()`` leaves out) are re-parsed as before, so that every
+    message reads the same either way.
     """
     if node is None or not node.is_element_node:
         raise ParseError("message: expected a message element ([id^=postmessage_])")
+    if node.tag in _RAW_TEXT_TAGS or node.css_first("template") is not None:
+        return _reparsed(node)
+    root = node.clone()
+    for name in list(root.attrs.keys()):
+        del root.attrs[name]
+    return root
+
+
+def _reparsed(node: Node) -> Node:
+    """The element's inner HTML re-parsed inside a ``div`` (the inner HTML, not the element: a
+    bare ``<td>`` outside a table would be dropped by the HTML parser)."""
     root = parse_html(f"<div>{node.inner_html or ''}</div>").css_first("body > div")
     if root is None:  # pragma: no cover - the wrapper always parses
         raise ParseError("message: could not copy the message element")
@@ -237,6 +260,10 @@ def _pop_edit_marker(root: Node, tz: tzinfo) -> tuple[str | None, datetime | Non
             continue
         _drop_with_trailing_breaks(marker)
         return m["who"], parse_absolute(m["when"], tz)
+    # The walk below visits every node in Python; the whole text holds the marker whenever one
+    # of its text nodes does, and (in C) that is far cheaper to check first.
+    if "本帖最后由" not in root.text(deep=True):
+        return None, None
     for piece in root.traverse(include_text=True):
         if not piece.is_text_node or "本帖最后由" not in (piece.text_content or ""):
             continue
@@ -306,26 +333,6 @@ def _in_quote(node: Node) -> bool:
     return _has_class_ancestor(node, _QUOTE_CLASSES)
 
 
-def _fix_urls(root: Node, base_url: str) -> None:
-    """Make links absolute and give placeholder/lazy images their real ``src`` (offline rendering).
-
-    A placeholder gets the displayed file (``file``, possibly a thumbnail) like Discuz's own
-    script would load, falling back to ``zoomfile``.
-    """
-    for el in root.css("[src], [href], [file], [zoomfile]"):
-        for name in ("src", "href", "file", "zoomfile"):
-            value = el.attributes.get(name)
-            resolved = absolute(base_url, value) if value else None
-            if resolved is not None:
-                el.attrs[name] = resolved
-    for img in root.css("img"):
-        src = attr(img, "src")
-        if src is None or _is_placeholder(src):
-            real = attr(img, "file") or attr(img, "zoomfile")
-            if real is not None:
-                img.attrs["src"] = real
-
-
 _SCRIPT_SCHEME = re.compile(r"^(?:javascript|vbscript):", re.IGNORECASE)
 _URL_NOISE = re.compile(r"[\x00-\x20]+")
 # Attributes a renderer loads or follows as URLs (Discuz's own lazy-image ones included).
@@ -335,22 +342,44 @@ _URL_ATTRIBUTES = frozenset({
 })
 
 
-def _neutralise(root: Node) -> None:
-    """Drop event handlers (``on*``) and ``javascript:``/``vbscript:`` URLs from every element.
+def _neutralise_and_fix_urls(root: Node, base_url: str) -> None:
+    """Make every element safe to render, then make its links absolute, in one pass.
 
+    Safe: event handlers (``on*``) and ``javascript:``/``vbscript:`` URLs are dropped.
     ``content_html`` is rendered by downstream tools (notebooks, web views); Discuz's own
     handlers (``onclick="zoom(…)"``) do nothing there and a hostile site's do harm. ``script``
     elements are already gone with the noise. Browsers ignore control characters and spaces
     inside a scheme (``java\tscript:``), so they are ignored here too.
+
+    Absolute: ``src``/``href``/``file``/``zoomfile`` are resolved, and placeholder/lazy images
+    get their real ``src`` (offline rendering): the displayed file (``file``, possibly a
+    thumbnail) like Discuz's own script would load, falling back to ``zoomfile``. Dropping a
+    ``javascript:`` src first lets such an image get its real file.
+
+    Both only touch the element at hand, so one walk (one attribute read per element) does both.
     """
     for el in root.css("*"):
-        for name in [key for key in el.attributes if key]:
+        attributes = el.attributes
+        for name in [key for key in attributes if key]:
             lowered = name.lower()
-            value = el.attributes.get(name) or ""
+            value = attributes[name] or ""
             if lowered.startswith("on") or (
                 lowered in _URL_ATTRIBUTES and _SCRIPT_SCHEME.match(_URL_NOISE.sub("", value))
             ):
                 del el.attrs[name]
+                del attributes[name]
+        for name in ("src", "href", "file", "zoomfile"):
+            value = attributes.get(name)
+            resolved = absolute(base_url, value) if value else None
+            if resolved is not None:
+                el.attrs[name] = resolved
+                attributes[name] = resolved
+        if el.tag == "img":
+            src = (attributes.get("src") or "").strip() or None
+            if src is None or _is_placeholder(src):
+                real = (attributes.get("file") or "").strip() or (attributes.get("zoomfile") or "").strip()
+                if real:
+                    el.attrs["src"] = real
 
 
 # --- images ---------------------------------------------------------------------------------

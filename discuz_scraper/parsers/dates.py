@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
 
-from ._dom import Node
+from ._dom import Node, first_tag
 
 __all__ = [
     "DEFAULT_TZ",
@@ -132,7 +132,8 @@ def parse_time_node(node: Node | None, tz: tzinfo, *, now: datetime | None = Non
     """A time element: its (or a descendant's) ``span[title]`` first, then its own text."""
     if node is None:
         return None
-    titled = node if node.tag == "span" and node.attributes.get("title") else node.css_first("span[title]")
+    own = node.tag == "span" and node.attributes.get("title")
+    titled = node if own else first_tag(node, "span", having="title")
     if titled is not None:
         found = parse_absolute(titled.attributes.get("title") or "", tz)
         if found is not None:
