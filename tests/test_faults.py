@@ -28,6 +28,7 @@ from discuz_scraper.testing import Fault, FaultKind, FaultPlan, LoopbackServer, 
 
 SITES = {"x34": "http://forum.test/", "x35": "http://forum.test/bbs/"}
 SEEDS = (7, 8, 9)
+RELIABILITY_SEEDS = {"faults (FaultPlan seeds)": SEEDS}
 # ~45 % of requests fail somehow. Two Retry-After values so the test can tell them apart from
 # each other and from the jittered exponential backoff (never a whole number in practice).
 RATES: dict[Fault | FaultKind, float] = {

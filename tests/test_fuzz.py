@@ -5,7 +5,9 @@ The contract under test: a parser either returns its model or raises a :class:`D
 subclass; never another exception, never a hang (hypothesis ``deadline`` bounds each input).
 
 Bounded for CI: ``max_examples`` per property keeps the file well under 60 s on 2 cores, and
-hypothesis prints the failing example and the ``@reproduce_failure`` blob on failure. Any input
+hypothesis prints the failing example and the ``@reproduce_failure`` blob on failure. Each run
+draws one seed for every property (printed in pytest's summary; ``DISCUZ_FUZZ_SEED=N`` replays a
+run). Any input
 that makes a target raise something else is written to ``tests/fuzz_corpus/`` by
 :func:`_call` before the test fails, and :func:`test_corpus_replays` replays the corpus forever.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
 import tracemalloc
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from discuz_scraper.charset import decode_body
@@ -43,13 +46,21 @@ FIXTURES = ROOT / "fixtures"
 CORPUS = Path(__file__).resolve().parent / "fuzz_corpus"
 TZ = timezone(timedelta(hours=8))
 
-FUZZ = settings(
+FUZZ_SEED = int(os.environ.get("DISCUZ_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
+# Printed by conftest's terminal summary, so a failing CI run names the seed that replays it.
+RELIABILITY_SEEDS = {"fuzz (hypothesis, replay with DISCUZ_FUZZ_SEED)": (FUZZ_SEED,)}
+_SETTINGS = settings(
     max_examples=200,
     deadline=timedelta(seconds=2),  # generous for a slow CI core; a hang is minutes, not seconds
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     derandomize=False,
     print_blob=True,
 )
+
+
+def fuzz(test: Callable[..., None]) -> Callable[..., None]:
+    """The shared bounds, and this run's seed, for one property."""
+    return seed(FUZZ_SEED)(_SETTINGS(test))
 
 
 def _message(html: str | bytes, url: str) -> object:
@@ -169,7 +180,7 @@ def mutated_pages(draw: st.DrawFn) -> tuple[str, str, str]:
     return kind, "".join(tokens), url
 
 
-@FUZZ
+@fuzz
 @given(mutated_pages())
 def test_mutated_fixture_pages(page: tuple[str, str, str]) -> None:
     kind, html, url = page
@@ -178,7 +189,7 @@ def test_mutated_fixture_pages(page: tuple[str, str, str]) -> None:
     _call("decode", html, url)
 
 
-@FUZZ
+@fuzz
 @given(st.sampled_from(FIXTURE_PAGES), st.data())
 def test_truncated_bytes(page: tuple[str, str, str], data: st.DataObject) -> None:
     """A download cut anywhere, even inside a multi-byte GBK / UTF-8 character."""
@@ -243,25 +254,25 @@ _HTMLISH = st.lists(
 ).map("".join)
 
 
-@FUZZ
+@fuzz
 @given(st.sampled_from(sorted(TARGETS)), st.binary(max_size=4096))
 def test_random_bytes(target: str, data: bytes) -> None:
     _call(target, data, "http://forum.test/forum.php?mod=viewthread&tid=1")
 
 
-@FUZZ
+@fuzz
 @given(st.sampled_from(sorted(TARGETS)), st.text(max_size=2048))
 def test_random_text(target: str, data: str) -> None:
     _call(target, data, "http://forum.test/thread-1-1-1.html")
 
 
-@FUZZ
+@fuzz
 @given(st.sampled_from(HTML_TARGETS), _HTMLISH)
 def test_random_discuz_like_markup(target: str, html: str) -> None:
     _call(target, html, "http://forum.test/thread-1-1-1.html")
 
 
-@FUZZ
+@fuzz
 @given(st.sampled_from(["http://", "https://", "", "//", "forum.php?", "thread-"]), st.text(max_size=200))
 def test_random_urls(prefix: str, rest: str) -> None:
     _call("url", prefix + rest, "")
@@ -292,14 +303,14 @@ def api_payloads(draw: st.DrawFn) -> dict[str, Any]:
     return payload
 
 
-@FUZZ
+@fuzz
 @given(st.sampled_from(API_TARGETS), api_payloads(), st.booleans())
 def test_random_api_json(target: str, payload: dict[str, Any], as_text: bool) -> None:
     data: Any = json.dumps(payload) if as_text else payload
     _call(target, data, "http://forum.test/api/mobile/index.php?version=4&module=viewthread&tid=1")
 
 
-@FUZZ
+@fuzz
 @given(st.sampled_from(sorted((FIXTURES / "api").glob("*.json"))), st.data())
 def test_mutated_api_fixtures(path: Path, data: st.DataObject) -> None:
     """Real API answers with one value replaced by a random JSON value, at any depth."""

@@ -22,6 +22,9 @@ from discuz_scraper.testing import FixtureForum, LoggedRequest, fixtures_root
 
 LOOPBACK = re.compile(r"http://127\.0\.0\.1:\d+")
 # The x35 site: index, boards 3 (2 pages), 7, share; threads 2001 (3 pages) to 2006.
+# SIGKILL after this many answered requests: early (index/boards), mid-thread, late.
+KILL_POINTS = (3, 7, 11)
+RELIABILITY_SEEDS = {"crash-resume (SIGKILL after N answered requests)": KILL_POINTS}
 CLEAN_THREAD_PAGES = {(2001, 1), (2001, 2), (2001, 3)} | {(tid, 1) for tid in range(2002, 2007)}
 
 
@@ -98,7 +101,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
     return snapshot(db)
 
 
-@pytest.mark.parametrize("kill_after", [3, 7, 11])
+@pytest.mark.parametrize("kill_after", KILL_POINTS)
 def test_sigkill_then_resume_equals_a_clean_crawl(
     kill_after: int, clean: Snapshot, tmp_path: Path
 ) -> None:

@@ -352,7 +352,7 @@ def _post_divs(postlist: Node) -> list[Node]:
 
 def _post(div: Node, ctx: _Context) -> Post | None:
     pid = int(_POST_DIV.match(attr(div, "id") or "").group(1))  # type: ignore[union-attr]
-    table = div.css_first(f"table#pid{pid}")
+    table = _post_table(div, pid)
     if table is None or _is_deleted_floor(table):
         return None
     # One selector call for three elements that their tags tell apart (each call compiles its
@@ -397,6 +397,18 @@ def _post(div: Node, ctx: _Context) -> Post | None:
     )
 
 
+def _post_table(div: Node, pid: int) -> Node | None:
+    """``table#pidPID``, which Discuz prints as the post div's first element.
+
+    The first element child is the first descendant in document order, so when it is the table
+    it is also what ``css_first`` would return; anything else takes the (slower) selector.
+    """
+    first = next(div.iter(), None)
+    if first is not None and first.tag == "table" and first.id == f"pid{pid}":
+        return first
+    return div.css_first(f"table#pid{pid}")
+
+
 def _first_tagged(nodes: list[Node], tag: str) -> Node | None:
     return next((node for node in nodes if node.tag == tag), None)
 
@@ -412,8 +424,16 @@ def _floor(postnum: Node | None) -> tuple[int | None, str | None, bool, bool]:
         return None, None, False, False
     label = text(postnum)
     # One selector call instead of two (each call compiles its selector); the tag tells which
-    # alternative matched, and the em mark wins over the icon as before.
-    marks = postnum.css('em.replystick, img[src*="settop"]')
+    # alternative matched, and the em mark wins over the icon as before. Most floors carry
+    # neither mark: neither word in the link's own markup (lower-cased, as quirks-mode class
+    # matching ignores case) means the selector cannot match, and serialising the small link
+    # costs less than compiling the selector.
+    own_markup = (postnum.html or "").lower()
+    marks = (
+        postnum.css('em.replystick, img[src*="settop"]')
+        if "replystick" in own_markup or "settop" in own_markup
+        else []
+    )
     sticky_mark = next((m for m in marks if m.tag == "em"), None) or next(iter(marks), None)
     if sticky_mark is not None:
         label = label.removeprefix(text(sticky_mark)).strip()
@@ -504,24 +524,30 @@ def _uid(href: str | None) -> int | None:
 def _author(table: Node, pid: int, base_url: str) -> Author:
     """The author block: ``#favatarPID`` on the left, or only ``td.plc .authi`` (close_leftinfo)."""
     favatar = table.css_first(f"#favatar{pid}")
-    authi = table.css_first("td.plc div.authi")
-    link = _author_link(favatar, authi, pid, table)
+    link = _author_link(favatar, pid, table)
     if link is None:
         return _nameless_author(favatar)
     profile = _profile(favatar, pid) if favatar is not None else {}
     return Author(
         uid=_uid(attr(link, "href")),
         name=text(link) or None,
-        avatar_url=_avatar(favatar, authi, base_url),
+        avatar_url=_avatar(favatar, table, base_url),
         **profile,
     )
 
 
-def _author_link(favatar: Node | None, authi: Node | None, pid: int, table: Node) -> Node | None:
+def _right_authi(table: Node) -> Node | None:
+    """The ``div.authi`` of the content cell: only needed without a left author column."""
+    return table.css_first("td.plc div.authi")
+
+
+def _author_link(favatar: Node | None, pid: int, table: Node) -> Node | None:
     # Tried in order and only until one is found: each selector call costs a few µs.
     link = favatar.css_first('div.authi a.xw1[href*="uid"]') if favatar is not None else None
-    if link is None and authi is not None:
-        link = authi.css_first('a.xi2[href*="uid"]:not(.avt)')
+    if link is None:
+        authi = _right_authi(table)
+        if authi is not None:
+            link = authi.css_first('a.xi2[href*="uid"]:not(.avt)')
     if link is None:
         link = table.css_first(f'#userinfo{pid} strong a[href*="uid"]')
     return link
@@ -540,12 +566,13 @@ def _nameless_author(favatar: Node | None) -> Author:
     return Author(is_anonymous=True)
 
 
-def _avatar(favatar: Node | None, authi: Node | None, base_url: str) -> str | None:
+def _avatar(favatar: Node | None, table: Node, base_url: str) -> str | None:
     if favatar is not None:
         box = favatar.css_first("div.avatar")
         if box is None or _AVATAR_BLOCKED in text(box):
             return None
         return absolute(base_url, attr(first_tag(box, "img"), "src"))
+    authi = _right_authi(table)
     img = authi.css_first("a.avt img") if authi is not None else None
     return absolute(base_url, attr(img, "src"))
 
