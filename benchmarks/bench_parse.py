@@ -8,12 +8,18 @@ Every ratio in the printed table comes from the same run, on the same ``str`` (p
 once up front: the comparison is about parsing and extraction, not charset decoding). Each
 timing is the median of ``--runs`` runs after warm-up runs. Thread pages are generated from the
 fixtures (see ``generate.py``); the board and index pages are the fixtures themselves.
+
+The mobile API rows time ``parse_api_thread_page`` on the JSON text of ``module=viewthread`` page 1
+built by ``long_thread_transport`` (the generator of ``tests/test_backends.py``, imported, with
+``ppp`` = the post count; page 1 also carries its hot-reply copy, so N + 1 posts). Their "bare"
+limit is ``json.loads`` of the same text, and there is no bs4 column for them.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import platform
 import statistics
 import sys
@@ -24,14 +30,20 @@ from pathlib import Path
 from selectolax.lexbor import LexborHTMLParser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import bs4_baseline
+import httpx
 from generate import FIXTURES, load_template, thread_page
+from test_backends import long_thread_transport
 
 from discuz_scraper.charset import decode_body
+from discuz_scraper.parsers.api import parse_api_thread_page
 from discuz_scraper.parsers.board import parse_board_page
 from discuz_scraper.parsers.index import parse_forum_index
 from discuz_scraper.parsers.thread import parse_thread_page
+
+API_SIZES = (10, 20, 50, 200)
 
 
 def median_seconds(fn: Callable[[], object], runs: int, warmup: int = 3) -> float:
@@ -77,6 +89,14 @@ def cases() -> list[tuple[str, str, str, Callable[[str, str], object], Callable[
     return found
 
 
+def api_thread_json(posts: int) -> tuple[str, str]:
+    """Page 1 of a ``posts``-post thread as the API answers it with ``ppp=posts``: (JSON text, URL)."""
+    url = f"http://forum.test/bbs/api/mobile/index.php?version=4&module=viewthread&tid=3001&ppp={posts}&page=1"
+    response = long_thread_transport([], posts).handle_request(httpx.Request("GET", url))
+    response.read()
+    return response.text, url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21)
@@ -93,6 +113,13 @@ def main() -> None:
         theirs = median_seconds(lambda html=html, url=url, b=baseline: b(html, url), max(5, args.runs // 3))
         print(f"| {label:24} | {len(html.encode()) // 1024:5d} | {bare * 1e3:8.2f} | {mine * 1e3:8.2f} "
               f"| {theirs * 1e3:8.2f} | {mine / bare:8.1f}x | {theirs / mine:7.1f}x |", flush=True)
+    for posts in API_SIZES:
+        body, url = api_thread_json(posts)
+        bare = median_seconds(lambda body=body: json.loads(body), args.runs)
+        mine = median_seconds(lambda body=body, url=url: parse_api_thread_page(body, url), args.runs)
+        label = f"api thread {posts} posts"
+        print(f"| {label:24} | {len(body.encode()) // 1024:5d} | {bare * 1e3:8.2f} | {mine * 1e3:8.2f} "
+              f"| {'n/a':>8} | {mine / bare:8.1f}x | {'n/a':>8} |", flush=True)
 
 
 if __name__ == "__main__":

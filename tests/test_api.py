@@ -336,6 +336,12 @@ def test_errors_map_to_the_html_error_types(fixture: str, error: type, key: str,
             ParseError,
             "viewthread post without a pid",
         ),
+        # A <frameset> message replaces the document's body, and the message holder with it.
+        (
+            b'{"Variables":{"thread":{"tid":"5"},"postlist":[{"pid":"1","message":"<frameset>"}]}}',
+            ParseError,
+            "could not read a post message",
+        ),
     ],
 )
 def test_bad_input_raises_typed_errors(body: bytes, error: type, message: str) -> None:

@@ -16,7 +16,7 @@ from typing import Literal
 from ..errors import ParseError
 from ..models import Author, BoardPage, ThreadSummary, ThreadType
 from ..urls import parse_url
-from ._dom import Node, Tree, attr, number, text, to_int
+from ._dom import Node, Tree, attr, first_tag, number, text, to_int
 from .dates import DEFAULT_TZ, parse_time_node
 from .index import (
     labelled_count,
@@ -176,6 +176,11 @@ def _row(tbody: Node, ctx: _Context) -> ThreadSummary:
     by_cells = tbody.css("td.by")
     num = tbody.css_first("td.num")
     type_name, type_id = _thread_type(th)
+    # One query for the row's icon images (their src/alt tests are plain string tests), and X3.5's
+    # icon font (<i class="fico-...">) is looked for only in rows that hold an <i> at all.
+    images = tbody.css("img")
+    icons = tbody.css_first("i") is not None
+    has_image = _has_image(tbody, images, icons)
     return ThreadSummary(
         tid=found.tid,
         # Category and global stickies may come from other boards; the row does not say which.
@@ -186,19 +191,19 @@ def _row(tbody: Node, ctx: _Context) -> ThreadSummary:
         type_name=type_name,
         type_id=type_id,
         sticky=sticky,
-        digest=_digest(tbody),
-        closed=_closed(tbody, ctx),
+        digest=_digest(tbody, images),
+        closed=_closed(tbody, images, icons, ctx),
         moved="移动" in th.text(deep=False),
-        special=_special(tbody),
-        has_image=_has_image(tbody),
-        has_attachment=_has_image(tbody) or tbody.css_first('img[alt="attachment"]') is not None,
+        special=_special(tbody, icons),
+        has_image=has_image,
+        has_attachment=has_image or any(img.attrs.get("alt") == "attachment" for img in images),
         read_perm=_match_int(_READ_PERM, extras),
         price=_match_int(_PRICE, extras),
         reward=_match_int(_REWARD, extras),
         author=_author(by_cells[0] if by_cells else None, ctx.base),
         created_at=_cell_time(by_cells[0] if by_cells else None, ctx),
-        replies=to_int(text(num.css_first("a"))) if num is not None else None,
-        views=to_int(text(num.css_first("em"))) if num is not None else None,
+        replies=to_int(text(first_tag(num, "a"))) if num is not None else None,
+        views=to_int(text(first_tag(num, "em"))) if num is not None else None,
         last_poster=text(by_cells[-1].css_first("cite a")) or None if len(by_cells) > 1 else None,
         last_post_at=_cell_time(by_cells[-1], ctx) if len(by_cells) > 1 else None,
         page_count=max((to_int(text(a)) or 1 for a in th.css("span.tps a")), default=1),
@@ -232,22 +237,23 @@ def _thread_type(th: Node) -> tuple[str | None, int | None]:
     return name, query_int(attr(link, "href"), "typeid")
 
 
-def _digest(tbody: Node) -> int:
-    for img in tbody.css('img[src*="digest_"]'):
-        m = _DIGEST.search(attr(img, "src") or "")
+def _digest(tbody: Node, images: list[Node]) -> int:
+    for img in images:
+        src = img.attrs.get("src") or ""
+        m = _DIGEST.search(src.strip()) if "digest_" in src else None
         if m:
             return int(m.group(1))
     return to_int(text(tbody.css_first("span.tdigest"))) or 0
 
 
-def _closed(tbody: Node, ctx: _Context) -> bool | None:
-    if tbody.css_first('img[src*="folder_lock"]') or tbody.css_first("i.fico-lock"):
+def _closed(tbody: Node, images: list[Node], icons: bool, ctx: _Context) -> bool | None:
+    if any("folder_lock" in (img.attrs.get("src") or "") for img in images) or _icon(tbody, icons, "lock"):
         return True
     return False if ctx.lock_always_shown else None
 
 
-def _special(tbody: Node) -> Special | None:
-    if tbody.css_first("i.fico-vote") is not None:
+def _special(tbody: Node, icons: bool) -> Special | None:
+    if _icon(tbody, icons, "vote"):
         return "poll"
     # The icon cell shows at most one icon, and a special thread's icon takes the place of the pin.
     for img in tbody.css("td.icn img"):
@@ -261,8 +267,12 @@ def _special(tbody: Node) -> Special | None:
     return None
 
 
-def _has_image(tbody: Node) -> bool:
-    return tbody.css_first('img[alt="attach_img"]') is not None or tbody.css_first("i.fico-image") is not None
+def _has_image(tbody: Node, images: list[Node], icons: bool) -> bool:
+    return any(img.attrs.get("alt") == "attach_img" for img in images) or _icon(tbody, icons, "image")
+
+
+def _icon(tbody: Node, icons: bool, name: str) -> bool:
+    return icons and tbody.css_first(f"i.fico-{name}") is not None
 
 
 def _match_int(pattern: re.Pattern[str], value: str) -> int | None:
@@ -283,4 +293,4 @@ def _author(cell: Node | None, base: str) -> Author | None:
 
 
 def _cell_time(cell: Node | None, ctx: _Context) -> datetime | None:
-    return parse_time_node(cell.css_first("em") if cell is not None else None, ctx.tz, now=ctx.now)
+    return parse_time_node(first_tag(cell, "em"), ctx.tz, now=ctx.now)

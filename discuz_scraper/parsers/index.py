@@ -151,13 +151,14 @@ def parse_board_rows(container: Node, base: str, tz: tzinfo, *, now: datetime | 
     cells = container.css("td.fl_g")
     if cells:
         return [_column_board(cell, base, tz, now) for cell in cells]
-    return [_row_board(row, base, tz, now) for row in container.css("tr") if row.css_first("h2 a")]
+    rows = ((row, row.css_first("h2 a")) for row in container.css("tr"))
+    return [_row_board(row, link, base, tz, now) for row, link in rows if link is not None]
 
 
-def _row_board(row: Node, base: str, tz: tzinfo, now: datetime | None) -> Board:
+def _row_board(row: Node, link: Node, base: str, tz: tzinfo, now: datetime | None) -> Board:
     counts = row.css_first("td.fl_i")
     return _board(
-        row.css_first("h2 a"),
+        link,
         base,
         today=row.css_first("h2 em"),
         icon=row.css_first("td.fl_icn img"),

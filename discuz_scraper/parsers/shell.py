@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from datetime import tzinfo
 from urllib.parse import parse_qs, urlsplit
 
@@ -49,7 +50,17 @@ _INLINE_VAR = re.compile(
 _GENERATOR_VERSION = re.compile(r"Discuz!\s*(\S+)")
 _TITLE_SUFFIX = re.compile(r"\s*-?\s*Powered by Discuz!.*$", re.S)
 _FOOTER_VERSION = "#frt em, #footer .copyright em, #copyright em"
+_FOOTER_VERSION_IDS = ("frt", "footer", "copyright")
 _FOOTER_TIME = "#flk p, #ft p, #footlinks p, #footer p"
+_FOOTER_TIME_IDS = ("flk", "ft", "footlinks", "footer")
+# Every id that anchors a whole-tree query of the shell and the checks (see _Landmarks). All are
+# letters only, so the candidate query can skip ids holding a digit or "_": most of a thread
+# page's ids are per-post ones like post_123 or pid123.
+_ANCHOR_IDS = frozenset(
+    {"messagetext", "messagelogin", "container", "um", *_FOOTER_VERSION_IDS, *_FOOTER_TIME_IDS}
+)
+_ANCHOR_CANDIDATES = "[id]" + "".join(f':not([id*="{c}"])' for c in "_0123456789")
+_MARKERS = 'div.box.message, form[action*="action=pwverify"], input[name="formhash"]'
 
 
 def decode_page(html: str | bytes, content_type: str | None = None) -> str:
@@ -59,16 +70,105 @@ def decode_page(html: str | bytes, content_type: str | None = None) -> str:
     return html
 
 
+class _Landmarks:
+    """What the checks and the shell look up in the whole tree, found by two queries.
+
+    On a long page each whole-tree query costs about a tenth of the parse whether it finds
+    anything or not (lexbor walks every element; the footer's sit at the very end), and a
+    selector list costs nearly the sum of its alternatives. So: one ``[id]`` query for the
+    elements carrying one of :data:`_ANCHOR_IDS` (every match of a query whose alternatives all
+    start with ``#ID`` lies inside such an element, see :meth:`select`), and one list for the
+    three other markers, told apart by tag (each alternative names a different one).
+    """
+
+    def __init__(self, tree: Tree) -> None:
+        self._ids: dict[str, list[tuple[int, Node]]] = {}
+        for index, node in enumerate(tree.css(_ANCHOR_CANDIDATES)):
+            # lower(): quirks-mode documents match ids ASCII-case-insensitively; _has_id decides.
+            key = (node.id or "").lower()
+            if key in _ANCHOR_IDS:
+                self._ids.setdefault(key, []).append((index, node))
+        self.box_message: Node | None = None
+        self.password_form: Node | None = None
+        self.formhash_input: Node | None = None
+        for node in tree.css(_MARKERS):
+            if node.tag == "form":
+                self.password_form = self.password_form or node
+            elif node.tag == "input":
+                self.formhash_input = self.formhash_input or node
+            else:
+                self.box_message = self.box_message or node
+
+    def first(self, name: str) -> Node | None:
+        """``tree.css_first("#name")``."""
+        return next((node for _, node in self._ids.get(name, ()) if _has_id(node, name)), None)
+
+    def _anchors(self, names: tuple[str, ...]) -> list[Node]:
+        hits = sorted(
+            (pair for name in names for pair in self._ids.get(name, ()) if _has_id(pair[1], name)),
+            key=lambda pair: pair[0],
+        )
+        return _outermost(node for _, node in hits)
+
+    def select(self, query: str, names: tuple[str, ...]) -> Iterator[Node]:
+        """``tree.css(query)``, lazily, for a query whose every alternative starts with ``#NAME``
+        (``NAME`` in ``names``) followed by a descendant combinator."""
+        for anchor in self._anchors(names):
+            yield from anchor.css(query)
+
+    def select_first(self, query: str, names: tuple[str, ...]) -> Node | None:
+        """``tree.css_first(query)`` under the same condition as :meth:`select`."""
+        for anchor in self._anchors(names):
+            found = anchor.css_first(query)
+            if found is not None:
+                return found
+        return None
+
+
+def _outermost(nodes: Iterable[Node]) -> list[Node]:
+    """``nodes`` (in document order) without those inside another of them.
+
+    A query run from each node left finds, concatenated, what it finds from all of them: a
+    nested node's matches are among its ancestor's, and the subtrees left are disjoint.
+    """
+    kept: list[Node] = []
+    seen: set[int] = set()
+    for node in nodes:
+        parent = node.parent
+        while parent is not None and parent.mem_id not in seen:
+            parent = parent.parent
+        if parent is None:
+            kept.append(node)
+            seen.add(node.mem_id)
+    return kept
+
+
+def _has_id(node: Node, name: str) -> bool:
+    if node.id == name:
+        return True
+    # A case variant matches in quirks mode only: ask lexbor. The node is the first candidate
+    # of its own subtree, so the query stops at once when it matches.
+    found = node.css_first(f"#{name}")
+    return found is not None and found.mem_id == node.mem_id
+
+
 def _inline_vars(tree: Tree) -> dict[str, str]:
+    # Discuz prints the variables in <head>, whose elements all precede <body>'s: a matching
+    # script there is the page's first, found without walking the body.
+    head = tree.head
+    body = _vars_script(head.css("script") if head is not None else []) or _vars_script(tree.css("script"))
     found: dict[str, str] = {}
-    for script in tree.css("script"):
-        body = script.text(deep=True)
-        if "discuz_uid" not in body and "cookiepre" not in body:
-            continue
-        for m in _INLINE_VAR.finditer(body):
-            found.setdefault(m.group(1), m.group(2) if m.group(2) is not None else m.group(3))
-        break
+    for m in _INLINE_VAR.finditer(body or ""):
+        found.setdefault(m.group(1), m.group(2) if m.group(2) is not None else m.group(3))
     return found
+
+
+def _vars_script(scripts: list[Node]) -> str | None:
+    for script in scripts:
+        body = script.text(deep=True)
+        if "discuz_uid" in body or "cookiepre" in body:
+            return body
+    return None
 
 
 def _declared_charset(tree: Tree, variables: dict[str, str]) -> str | None:
@@ -83,8 +183,8 @@ def _declared_charset(tree: Tree, variables: dict[str, str]) -> str | None:
     return None
 
 
-def _formhash(tree: Tree) -> str | None:
-    value = attr(tree.css_first('input[name="formhash"]'), "value")
+def _formhash(tree: Tree, field: Node | None) -> str | None:
+    value = attr(field, "value")
     if value is not None:
         return value
     logout = tree.css_first('a[href*="action=logout"]')
@@ -100,6 +200,10 @@ def parse_shell(tree: Tree, url: str) -> PageShell:
     ``footer`` (the version in the footer) and ``inline_vars`` (``discuz_uid``/``cookiepre``).
     Cookie names are the other strong marker but are not visible in HTML.
     """
+    return _shell(tree, url, _Landmarks(tree))
+
+
+def _shell(tree: Tree, url: str, marks: _Landmarks) -> PageShell:
     evidence: list[str] = []
     generator = attr(tree.css_first('meta[name="generator"]'), "content")
     version: str | None = None
@@ -114,7 +218,7 @@ def parse_shell(tree: Tree, url: str) -> PageShell:
         # "SUBJECT - 第2页 - FORUM - BBNAME - Powered by Discuz!": the site name is the last part.
         parts = [p.strip() for p in _TITLE_SUFFIX.sub("", title).split(" - ") if p.strip()]
         site_name = parts[-1] if parts else None
-    footer_version = text(tree.css_first(_FOOTER_VERSION)) or None
+    footer_version = text(marks.select_first(_FOOTER_VERSION, _FOOTER_VERSION_IDS)) or None
     if footer_version:
         evidence.append("footer")
         version = version or footer_version
@@ -129,7 +233,7 @@ def parse_shell(tree: Tree, url: str) -> PageShell:
         base_url = base_url.rsplit("/", 1)[0] + "/"
 
     offset: int | None = None
-    for node in tree.css(_FOOTER_TIME):
+    for node in marks.select(_FOOTER_TIME, _FOOTER_TIME_IDS):
         offset = parse_footer_offset(text(node))
         if offset is not None:
             break
@@ -147,8 +251,8 @@ def parse_shell(tree: Tree, url: str) -> PageShell:
         utc_offset_minutes=offset,
         discuz_uid=int(uid_text) if uid_text and uid_text.isdigit() else None,
         cookie_prefix=variables.get("cookiepre") or None,
-        formhash=_formhash(tree),
-        logged_in_name=text(tree.css_first("#um .vwmy a")) or None,
+        formhash=_formhash(tree, marks.formhash_input),
+        logged_in_name=text(marks.select_first("#um .vwmy a", ("um",))) or None,
         evidence=evidence,
     )
 
@@ -163,7 +267,10 @@ def page_timezone(shell: PageShell, default_tz: tzinfo) -> tzinfo:
 def parse_breadcrumb(tree: Tree, base_url: str) -> list[Breadcrumb]:
     """The ``#pt`` navigation trail, each link typed (home, forum index, category, board, thread)."""
     crumbs: list[Breadcrumb] = []
-    for index, link in enumerate(tree.css("#pt .z a")):
+    # The trail sits at the top, but "#pt .z a" tests every link of the page against its
+    # ancestors; finding the #pt elements first costs one plain walk (see _outermost).
+    links = [link for trail in _outermost(tree.css("#pt")) for link in trail.css("#pt .z a")]
+    for index, link in enumerate(links):
         href = absolute(base_url, attr(link, "href"))
         name = text(link)
         if href is None or not name:
@@ -320,27 +427,27 @@ def _inside(node: Node, selector_ids: tuple[str, ...]) -> bool:
     return False
 
 
-def _showmessage_error(tree: Tree, url: str, status: int) -> DiscuzError | None:
-    node = tree.css_first("#messagetext")
+def _showmessage_error(tree: Tree, marks: _Landmarks, url: str, status: int) -> DiscuzError | None:
+    node = marks.first("messagetext")
     if node is not None and not _inside(node, ("postlist", "threadlist")):
         return message_error(
             _message_text(node),
             url,
             status=status,
             css_class=node.attributes.get("class") or "",
-            login_box=tree.css_first("#messagelogin") is not None,
+            login_box=marks.first("messagelogin") is not None,
         )
     # Discuz 7.2: showmessage.htm is a "box message" block under the #nav breadcrumb.
-    old = tree.css_first("div.box.message")
+    old = marks.box_message
     if old is not None and not _inside(old, ("postlist", "threadlist")):
         login_form = old.css_first('form[action*="logging.php"]') is not None
         return message_error(_message_text(old), url, status=status, login_box=login_form)
     return None
 
 
-def _forum_password_error(tree: Tree, url: str, status: int) -> DiscuzError | None:
+def _forum_password_error(tree: Tree, marks: _Landmarks, url: str, status: int) -> DiscuzError | None:
     # tpl forum/forumdisplay_passwd.htm: a normal page whose only content is the password form.
-    form = tree.css_first('form[action*="action=pwverify"]')
+    form = marks.password_form
     if form is None or form.css_first('input[name="pw"]') is None:
         return None
     box = tree.css_first("div.nfl h3") or form
@@ -360,7 +467,7 @@ def _login_page_error(tree: Tree, url: str, status: int) -> DiscuzError | None:
 def _antitheft_error(stripped: str, url: str, status: int) -> DiscuzError | None:
     # The challenge is a bare <script> (~2.5 KB) with no document around it; a normal page that
     # quotes the same JavaScript inside a post has <html> and is far larger.
-    if len(stripped) > _ANTITHEFT_MAX_CHARS or not stripped.lower().startswith("<script"):
+    if len(stripped) > _ANTITHEFT_MAX_CHARS or stripped[:7].lower() != "<script":
         return None
     lowered = stripped.lower()
     if "<html" in lowered or "<body" in lowered:
@@ -403,11 +510,11 @@ def _cc_defence_error(tree: Tree, url: str, status: int) -> DiscuzError | None:
     )
 
 
-def _system_error(tree: Tree, url: str, status: int, retry_after: float | None) -> DiscuzError | None:
-    heading = text(tree.css_first("#container h1"))
+def _system_error(marks: _Landmarks, url: str, status: int, retry_after: float | None) -> DiscuzError | None:
+    heading = text(marks.select_first("#container h1", ("container",)))
     if not heading.startswith("Discuz!") or not heading.endswith("Error"):
         return None
-    info = tree.css_first("#container div.info")
+    info = marks.select_first("#container div.info", ("container",))
     message: str | None = None
     if info is not None:
         sql = info.css_first("div.sql")
@@ -492,17 +599,20 @@ def check_page(
         raise error
 
     tree = tree or parse_html(raw)
-    for check in (_cc_defence_error, _showmessage_error, _forum_password_error, _login_page_error):
-        error = check(tree, url, status)
-        if error is not None:
-            raise error
-    error = _system_error(tree, url, status, retry_after)
+    marks = _Landmarks(tree)
+    error = (
+        _cc_defence_error(tree, url, status)
+        or _showmessage_error(tree, marks, url, status)
+        or _forum_password_error(tree, marks, url, status)
+        or _login_page_error(tree, url, status)
+        or _system_error(marks, url, status, retry_after)
+    )
     if error is not None:
         raise error
     if status >= 400:
         raise _status_error(status, url, retry_after)
 
-    shell = parse_shell(tree, url)
+    shell = _shell(tree, url, marks)
     if not shell.evidence:
         raise NotDiscuz("no Discuz! markers on the page", url=url, status_code=status)
     return tree, shell
