@@ -20,9 +20,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -48,26 +49,7 @@ class MessageContent:
     hidden_content: bool
 
 
-# Site chrome inside a message; removed before text and content_html are taken.
-_NOISE = ", ".join(
-    [
-        "font.jammer",
-        'span[style*="display:none"]',
-        'span[style*="display: none"]',
-        "div.tip",
-        "script",
-        "style",
-        "div.attach_nopermission",
-        "div.a_pr",
-        "div.a_pt",
-        "div.a_pb",
-        "div.blockcode > em",  # X3 copy button
-        "div.blockcode span.headactions",  # 7.2 copy button
-        "div.showhide > h4",  # "本帖隐藏的内容" label of revealed [hide]
-        'div.guestviewthumb > a[href*="logging"]',  # "登录/注册后可看大图"
-    ]
-)
-_QUOTES = "div.quote, div.reply_wrap"
+_NOISE_DIV_CLASSES = ("tip", "attach_nopermission", "a_pr", "a_pt", "a_pb")
 _QUOTE_CLASSES = frozenset({"quote", "reply_wrap"})
 # Quotes nested deeper than this are not returned separately (see _too_deep); real threads
 # nest a handful of levels at most.
@@ -85,7 +67,8 @@ _BLOCK_TAGS = frozenset(
         "hr", "li", "ol", "p", "pre", "section", "table", "tbody", "thead", "tfoot", "ul",
     }
 )
-_SPACE_RUN = re.compile(r"[ \t\r\n\f\u00a0\u3000]+")
+_SPACES = " \t\r\n\f\u00a0\u3000"
+_SPACE_RUN = re.compile(f"[{_SPACES}]+")
 
 _EDIT = re.compile(r"本帖最后由\s*(?P<who>.+?)\s*于\s*(?P<when>.+?)\s*编辑")
 _EDIT_BRACKETED = re.compile(r"\[\s*本帖最后由\s*(?P<who>.+?)\s*于\s*(?P<when>.+?)\s*编辑\s*\]")
@@ -132,23 +115,31 @@ def parse_message(
     relative upload times be read. The caller's tree is not modified.
     """
     _require_base(base_url)
-    root = _copy(node)
-    images, attachments = _media(root, base_url, tz, now)
-    hidden = _strip_locked_notices(root)
-    _decompose(root.css(_NOISE))
-    edited_by, edited_at = _pop_edit_marker(root, tz)
-    # Reading quotes and rewriting attributes leave the quote boxes in place: one query serves both.
-    boxes = root.css(_QUOTES)
+    tree = _copy(node)
+    images, attachments = _media(tree, base_url, tz, now)
+    hidden = _strip_locked_notices(tree)
+    tree.remove([el for el, tag, attrs in tree.elements for _ in range(_noise_matches(el, tag, attrs))])
+    edited_by, edited_at = _pop_edit_marker(tree, tz)
+    # Reading quotes and rewriting attributes leave the quote boxes in place: one list serves both.
+    boxes = [
+        el
+        for el, tag, attributes in tree.elements
+        if tag == "div"
+        for _ in range(_class_matches(el, attributes, *_QUOTE_CLASSES))
+    ]
     quotes = [_quote(box, base_url, tz, tid) for box in boxes if not _too_deep(box)]
-    _neutralise_and_fix_urls(root, base_url)
-    content_html = (root.inner_html or "").strip()
+    _neutralise_and_fix_urls(tree, base_url)
+    # Without an attachment span the query below cannot match: skip its selector (~3 µs).
+    filed = any(tag == "span" and _is_attach_id(attributes.get("id")) for _, tag, attributes in tree.elements)
+    content_html = (tree.root.inner_html or "").strip()
     for box in boxes:
         # The line break after a quote only separated it from the reply; without it, a blank line.
         _drop_with_trailing_breaks(box, limit=1)
-    _decompose(root.css('span[id^="attach_"] em.xg1'))
+    if filed:
+        _decompose(tree.root.css('span[id^="attach_"] em.xg1'))
     return MessageContent(
         content_html=content_html,
-        text=_render_text(root),
+        text=_render_text(tree.root, plain=len(tree.elements) == 1),
         images=images,
         attachments=attachments,
         quotes=quotes,
@@ -175,7 +166,8 @@ def parse_attachment_list(
         raise ParseError("attachment list: expected a div.pattl element")
     attachments: list[Attachment] = []
     images: list[Image] = []
-    for item in node.css("dl.tattl"):
+    items = [el for el, tag, attrs in _elements(node) if tag == "dl" and _has_class(el, attrs, "tattl")]
+    for item in items:
         found = _list_item(item, base_url, tz, now)
         if found is None:
             continue
@@ -190,9 +182,15 @@ def parse_attachment_list(
 
 
 def _require_base(base_url: str) -> None:
-    parts = urlsplit(base_url or "")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not _is_http_base(base_url or ""):
         raise ParseError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
+
+
+# A page's posts share one base: one urlsplit (~1 µs) per base, not per message.
+@lru_cache(maxsize=16)
+def _is_http_base(base_url: str) -> bool:
+    parts = urlsplit(base_url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 # Message elements whose content is raw text (hostile pages only): their inner HTML is not
@@ -203,7 +201,7 @@ _RAW_TEXT_TAGS = frozenset(
 )
 
 
-def _copy(node: Node) -> Node:
+def _copy(node: Node) -> _Tree:
     """A detached copy of the element's content that we may freely edit.
 
     Usually a deep clone: re-parsing every message cost about as much as parsing the page. The
@@ -215,12 +213,16 @@ def _copy(node: Node) -> Node:
     """
     if node is None or not node.is_element_node:
         raise ParseError("message: expected a message element ([id^=postmessage_])")
-    if node.tag in _RAW_TEXT_TAGS or node.css_first("template") is not None:
-        return _reparsed(node)
-    root = node.clone()
-    for name in list(root.attrs.keys()):
-        del root.attrs[name]
-    return root
+    if node.tag not in _RAW_TEXT_TAGS:
+        root = node.clone()
+        for name in list(root.attrs.keys()):
+            del root.attrs[name]
+        tree = _Tree(root)
+        # The clone keeps every element but a template's content: a template in the clone is
+        # one in the element, and the walk that finds it serves the callers too.
+        if not any(tag == "template" for _, tag, _ in tree.elements):
+            return tree
+    return _Tree(_reparsed(node))
 
 
 def _reparsed(node: Node) -> Node:
@@ -237,7 +239,145 @@ def _decompose(nodes: Iterable[Node]) -> None:
         found.decompose()
 
 
-def _strip_locked_notices(root: Node) -> bool:
+_Attributes = dict[str, str | None]
+_Element = tuple[Node, str, _Attributes]
+
+
+def _elements(node: Node) -> list[_Element]:
+    """``node`` and the elements under it in document order (the order of ``css()``), with their
+    tags and attributes, each read once (``node.attributes`` builds a new dict on every read).
+
+    Comments come along (tag ``-comment``, no attributes); they match no tag looked for.
+    """
+    return [(el, el.tag, el.attributes) for el in node.traverse()]
+
+
+class _Tree:
+    """A message copy and its elements, walked once and walked again only after a removal.
+
+    Each concern (media, notices, noise, edit marker, quotes, attributes) picks its elements
+    from this list by tag, then by attribute. A message holds a few dozen elements at most, and
+    walking them in Python costs less than one ``css()`` call (~2-3 µs: lexbor compiles the
+    selector on every call), of which the selector-per-concern version made about eight.
+    """
+
+    def __init__(self, root: Node) -> None:
+        self.root = root
+        self._elements: list[_Element] | None = None
+
+    @property
+    def elements(self) -> list[_Element]:
+        if self._elements is None:
+            self._elements = _elements(self.root)
+        return self._elements
+
+    def changed(self) -> None:
+        """Forget the walk after an edit: removed elements must not be visited (their memory
+        is freed)."""
+        self._elements = None
+
+    def detach(self, nodes: list[Node]) -> None:
+        """Drop ``nodes`` and everything under them from the walk, before they are removed:
+        cheaper than walking the rest again."""
+        if nodes and self._elements is not None:
+            gone = {inner.mem_id for node in nodes for inner in node.traverse()}
+            self._elements = [found for found in self._elements if found[0].mem_id not in gone]
+
+    def remove(self, nodes: list[Node]) -> None:
+        self.detach(nodes)
+        _decompose(nodes)
+
+    def div_with_id(self, value: str) -> Node | None:
+        """``root.css_first(f'div[id="{value}"]')`` (attribute selectors compare ids exactly)."""
+        found = (el for el, tag, attrs in self.elements if tag == "div" and attrs.get("id") == value)
+        return next(found, None)
+
+
+# Class tokens are separated by ASCII white space only (a U+3000 inside is part of a token).
+_CLASS_SEPARATORS = re.compile(r"[ \t\n\f\r]+")
+
+
+def _class_matches(el: Node, attributes: _Attributes, *names: str) -> int:
+    """How many of the selectors ``.name`` match ``el`` (with ``attributes``), as lexbor matches them.
+
+    A count, as ``css()`` lists an element once per alternative of a selector list that it
+    matches (``div.tip, div.a_pr`` lists ``<div class="tip a_pr">`` twice): callers take such
+    lists as they come, so the repeats are kept. In a quirks-mode document (no doctype:
+    fragments, API messages, some sites) class selectors match ASCII case-insensitively, so
+    ``class="QUOTE"`` is a quote there and nowhere else; only such a near-miss costs the check
+    of the document's mode.
+    """
+    value = attributes.get("class")
+    if not value:
+        return 0
+    tokens = _CLASS_SEPARATORS.split(value)
+    matched = sum(name in tokens for name in names)
+    if matched == len(names) or value.lower() == value:
+        return matched
+    folded = {token.lower() for token in tokens if token.isascii()}
+    near = sum(name not in tokens and name in folded for name in names)
+    return matched + near if near and _is_quirks(el) else matched
+
+
+def _has_class(el: Node, attributes: _Attributes, name: str) -> bool:
+    return _class_matches(el, attributes, name) > 0
+
+
+def _is_quirks(el: Node) -> bool:
+    """Whether ``el``'s document matches class selectors case-insensitively (quirks mode),
+    asked of lexbor with a detached probe element of that document."""
+    probe = el.parser.create_node("div")
+    probe.attrs["class"] = "Q"
+    return probe.css_matches(".q")
+
+
+def _is_attach_id(value: str | None) -> bool:
+    return value is not None and value.startswith("attach_")
+
+
+def _noise_matches(el: Node, tag: str, attributes: _Attributes) -> int:
+    """Site chrome inside a message; removed before text and content_html are taken.
+
+    The selector ``font.jammer, span[style*="display:none"], span[style*="display: none"],
+    div.tip, script, style, div.attach_nopermission, div.a_pr, div.a_pt, div.a_pb,
+    div.blockcode > em`` (X3 copy button) ``, div.blockcode span.headactions`` (7.2 copy
+    button) ``, div.showhide > h4`` ("本帖隐藏的内容" label of revealed [hide]) ``,
+    div.guestviewthumb > a[href*="logging"]``, matched by tag first; how many of its
+    alternatives match (see :func:`_class_matches`).
+    """
+    if tag in ("script", "style"):
+        return 1
+    if tag == "div":
+        return _class_matches(el, attributes, *_NOISE_DIV_CLASSES)
+    if tag == "font":
+        return _class_matches(el, attributes, "jammer")
+    if tag == "span":
+        style = attributes.get("style") or ""
+        hidden = ("display:none" in style) + ("display: none" in style)
+        in_code = _has_class(el, attributes, "headactions") and _under_div(el, "blockcode", parent_only=False)
+        return hidden + in_code
+    if tag == "em":
+        return _under_div(el, "blockcode")
+    if tag == "h4":
+        return _under_div(el, "showhide")
+    if tag == "a":
+        return "logging" in (attributes.get("href") or "") and _under_div(el, "guestviewthumb")
+    return 0
+
+
+def _under_div(el: Node, name: str, *, parent_only: bool = True) -> bool:
+    """Whether the parent (``div.name > el``) or any ancestor (``div.name el``) is a div.name."""
+    parent = el.parent
+    while parent is not None:
+        if parent.tag == "div" and _has_class(parent, parent.attributes, name):
+            return True
+        if parent_only:
+            return False
+        parent = parent.parent
+    return False
+
+
+def _strip_locked_notices(tree: _Tree) -> bool:
     """Drop ``[hide]`` notices; True when part of the message is hidden from this viewer.
 
     ``div.locked`` in a message is either the hidden-content notice ("…如果您要查看本帖隐藏内容请
@@ -245,21 +385,26 @@ def _strip_locked_notices(root: Node) -> bool:
     "以下内容需要积分高于 N 才可浏览" followed by the real content.
     """
     hidden = False
-    for notice in list(root.css("div.locked")):
+    notices = [el for el, tag, attrs in tree.elements if tag == "div" and _has_class(el, attrs, "locked")]
+    tree.detach(notices)
+    for notice in notices:
         if _REVEALED_CREDITS not in text(notice):
             hidden = True
         notice.decompose()
     return hidden
 
 
-def _pop_edit_marker(root: Node, tz: tzinfo) -> tuple[str | None, datetime | None]:
+def _pop_edit_marker(tree: _Tree, tz: tzinfo) -> tuple[str | None, datetime | None]:
     """Remove the "本帖最后由 X 于 DATE 编辑" marker and return its editor and time."""
-    for marker in root.css("i.pstatus"):
+    markers = [el for el, tag, attrs in tree.elements if tag == "i" and _has_class(el, attrs, "pstatus")]
+    for marker in markers:
         m = _EDIT.search(text(marker))
         if m is None or _in_quote(marker):
             continue
         _drop_with_trailing_breaks(marker)
+        tree.changed()
         return m["who"], parse_absolute(m["when"], tz)
+    root = tree.root
     # The walk below visits every node in Python; the whole text holds the marker whenever one
     # of its text nodes does, and (in C) that is far cheaper to check first.
     if "本帖最后由" not in root.text(deep=True):
@@ -277,6 +422,7 @@ def _pop_edit_marker(root: Node, tz: tzinfo) -> tuple[str | None, datetime | Non
         else:
             piece.decompose()
         _drop_breaks(follower)
+        tree.changed()
         return m["who"], parse_absolute(m["when"], tz)
     return None, None
 
@@ -301,10 +447,10 @@ def _drop_breaks(node: Node | None, *, limit: int = 2) -> None:
         node = following
 
 
-def _has_class_ancestor(node: Node, classes: frozenset[str], *, stop_at: str | None = None) -> bool:
-    """Whether an ancestor (below the nearest ``stop_at`` element) has one of ``classes``."""
+def _has_class_ancestor(node: Node, classes: frozenset[str]) -> bool:
+    """Whether an ancestor has one of ``classes``."""
     parent = node.parent
-    while parent is not None and parent.tag != stop_at:
+    while parent is not None:
         if classes.intersection((parent.attributes.get("class") or "").split()):
             return True
         parent = parent.parent
@@ -342,7 +488,7 @@ _URL_ATTRIBUTES = frozenset({
 })
 
 
-def _neutralise_and_fix_urls(root: Node, base_url: str) -> None:
+def _neutralise_and_fix_urls(tree: _Tree, base_url: str) -> None:
     """Make every element safe to render, then make its links absolute, in one pass.
 
     Safe: event handlers (``on*``) and ``javascript:``/``vbscript:`` URLs are dropped.
@@ -356,25 +502,29 @@ def _neutralise_and_fix_urls(root: Node, base_url: str) -> None:
     thumbnail) like Discuz's own script would load, falling back to ``zoomfile``. Dropping a
     ``javascript:`` src first lets such an image get its real file.
 
-    Both only touch the element at hand, so one walk (one attribute read per element) does both.
+    Both only touch the element at hand, so one walk (one attribute read per element) does both;
+    most elements of a message (``br``, ``p``, ``strong``…) have no attribute at all.
     """
-    for el in root.css("*"):
-        attributes = el.attributes
+    for el, tag, attributes in tree.elements:
+        if not attributes:
+            continue
         for name in [key for key in attributes if key]:
             lowered = name.lower()
             value = attributes[name] or ""
             if lowered.startswith("on") or (
-                lowered in _URL_ATTRIBUTES and _SCRIPT_SCHEME.match(_URL_NOISE.sub("", value))
+                lowered in _URL_ATTRIBUTES
+                and ":" in value
+                and _SCRIPT_SCHEME.match(_URL_NOISE.sub("", value))
             ):
                 del el.attrs[name]
                 del attributes[name]
         for name in ("src", "href", "file", "zoomfile"):
             value = attributes.get(name)
             resolved = absolute(base_url, value) if value else None
-            if resolved is not None:
+            if resolved is not None and resolved != value:
                 el.attrs[name] = resolved
                 attributes[name] = resolved
-        if el.tag == "img":
+        if tag == "img":
             src = (attributes.get("src") or "").strip() or None
             if src is None or _is_placeholder(src):
                 real = (attributes.get("file") or "").strip() or (attributes.get("zoomfile") or "").strip()
@@ -385,38 +535,52 @@ def _neutralise_and_fix_urls(root: Node, base_url: str) -> None:
 # --- images ---------------------------------------------------------------------------------
 
 
+def _may_hold(url: str, part: str) -> bool:
+    """Whether ``urlsplit(url)``'s parts can contain ``part``: only if ``url`` does, or once the
+    tabs and newlines urlsplit deletes are gone. Checked first, as urlsplit costs ~1.5 µs."""
+    return part in url or "\t" in url or "\r" in url or "\n" in url
+
+
 def _is_placeholder(url: str) -> bool:
-    return urlsplit(url).path.endswith("/" + _NONE_GIF) or url == _NONE_GIF
+    return _may_hold(url, _NONE_GIF) and (urlsplit(url).path.endswith("/" + _NONE_GIF) or url == _NONE_GIF)
 
 
-def _is_ui_image(img: Node) -> bool:
-    if "smilieid" in img.attributes:
+def _value(attributes: dict[str, str | None], name: str) -> str | None:
+    """:func:`_dom.attr` on attributes already read (each ``node.attributes`` builds a dict)."""
+    value = (attributes.get(name) or "").strip()
+    return value or None
+
+
+def _is_ui_image(attributes: dict[str, str | None]) -> bool:
+    if "smilieid" in attributes:
         return True
-    src = attr(img, "src") or ""
-    return bool(_UI_IMAGE.search(urlsplit(src).path)) and not _is_placeholder(src)
+    src = _value(attributes, "src") or ""
+    ui = _may_hold(src, "image") and bool(_UI_IMAGE.search(urlsplit(src).path))
+    return ui and not _is_placeholder(src)
 
 
-def _image(img: Node, base_url: str, meta: _FileMeta) -> Image | None:
-    """An ``Image`` from an ``img`` element: zoomfile > file > src, never the placeholder."""
-    if _is_ui_image(img):
+def _image(img: Node, attributes: dict[str, str | None], base_url: str, meta: _FileMeta) -> Image | None:
+    """An ``Image`` from an ``img`` element (and its attributes): zoomfile > file > src, never
+    the placeholder."""
+    if _is_ui_image(attributes):
         return None
-    candidates = [attr(img, name) for name in ("zoomfile", "file", "src")]
+    candidates = [_value(attributes, name) for name in ("zoomfile", "file", "src")]
     usable = [absolute(base_url, c) for c in candidates if c and not _is_placeholder(c)]
     urls = [u for u in usable if u is not None]
     if not urls:
         return None
     url = urls[0]
     thumb = next((u for u in urls[1:] if u != url), None)
-    aid = to_int(attr(img, "aid"))
-    is_attachment = aid is not None or "attach" in img.attributes
+    aid = to_int(_value(attributes, "aid"))
+    is_attachment = aid is not None or "attach" in attributes
     return Image(
         url=url,
         thumb_url=thumb,
         aid=aid,
         filename=meta.filename,
         size_bytes=meta.size_bytes,
-        width=to_int(attr(img, "width")),
-        height=to_int(attr(img, "height")),
+        width=to_int(_value(attributes, "width")),
+        height=to_int(_value(attributes, "height")),
         kind="attachment" if is_attachment else "remote",
         in_quote=_in_quote(img),
     )
@@ -432,27 +596,58 @@ def _size_bytes(value: str) -> int | None:
     return round(float(m["n"]) * 1024 ** _UNIT_POWER[m["unit"].lower()])
 
 
-def _uploaded_at(box: Node, tz: tzinfo, now: datetime | None) -> datetime | None:
-    """The "DATE 上传" line of a tip box."""
-    for line in box.css("p, div, span"):
-        if "上传" in line.text(deep=False):
+def _uploaded_at(box: list[_Element], tz: tzinfo, now: datetime | None) -> datetime | None:
+    """The "DATE 上传" line (``p``, ``div`` or ``span``) of a tip box's elements."""
+    for line, tag, _ in box:
+        if tag in ("p", "div", "span") and "上传" in line.text(deep=False):
             return parse_time_node(line, tz, now=now)
     return None
 
 
-def _tip_meta(root: Node, tip_id: str, base_url: str, tz: tzinfo, now: datetime | None) -> _FileMeta:
+_Match = Callable[[Node, _Attributes], bool]
+
+
+def _first(elements: list[_Element], wanted: str, match: _Match) -> Node | None:
+    """The first ``wanted`` element that ``match``es: ``css_first`` on a walk already made."""
+    return next((el for el, tag, attributes in elements if tag == wanted and match(el, attributes)), None)
+
+
+def _href_has(*parts: str) -> _Match:
+    """``[href*=part]`` for one of ``parts``."""
+
+    def match(_: Node, attributes: _Attributes) -> bool:
+        href = attributes.get("href") or ""
+        return any(part in href for part in parts)
+
+    return match
+
+
+def _any_element(_: Node, __: _Attributes) -> bool:
+    return True
+
+
+def _is_xg1(el: Node, attributes: _Attributes) -> bool:
+    return _has_class(el, attributes, "xg1")
+
+
+_FILE_LINK = _href_has("mod=attachment", "action=attachpay")
+_DOWNLOAD_LINK = _href_has("mod=attachment")
+
+
+def _tip_meta(tree: _Tree, tip_id: str, base_url: str, tz: tzinfo, now: datetime | None) -> _FileMeta:
     """File facts from an attachment's hover tip (``div.tip#…_menu``); empty when absent."""
-    tip = root.css_first(f'div[id="{tip_id}"]')
+    tip = tree.div_with_id(tip_id)
     if tip is None:
         return _FileMeta()
-    name = tip.css_first("strong")
-    size_box = tip.css_first("em.xg1") or tip
-    link = tip.css_first('a[href*="mod=attachment"]')
+    box = _elements(tip)
+    name = _first(box, "strong", _any_element)
+    size_box = _first(box, "em", _is_xg1) or tip
+    link = _first(box, "a", _DOWNLOAD_LINK)
     return _FileMeta(
         filename=text(name) or None,
         size_bytes=_size_bytes(text(size_box)),
         downloads=_downloads(text(size_box)),
-        uploaded_at=_uploaded_at(tip, tz, now),
+        uploaded_at=_uploaded_at(box, tz, now),
         download_url=absolute(base_url, attr(link, "href")),
     )
 
@@ -496,7 +691,7 @@ def _aid_of(node: Node | None, href: str | None) -> int | None:
 
 
 def _media(
-    root: Node, base_url: str, tz: tzinfo, now: datetime | None
+    tree: _Tree, base_url: str, tz: tzinfo, now: datetime | None
 ) -> tuple[list[Image], list[Attachment]]:
     """Images and inline attachments in document order, each attachment (aid) once.
 
@@ -507,13 +702,15 @@ def _media(
     attachments: list[Attachment] = []
     seen_images: set[int] = set()
     seen_files: set[int] = set()
-    for el in root.css('img, span[id^="attach_"]'):
-        if el.tag != "img":
-            _add_once(attachments, seen_files, _inline_file_attachment(root, el, base_url, tz, now))
+    for el, tag, attributes in tree.elements:
+        if tag == "span" and _is_attach_id(attributes.get("id")):
+            _add_once(attachments, seen_files, _inline_file_attachment(tree, el, base_url, tz, now))
             continue
-        aid = to_int(attr(el, "aid"))
-        meta = _tip_meta(root, f"aimg_{aid}_menu", base_url, tz, now) if aid is not None else _FileMeta()
-        image = _image(el, base_url, meta)
+        if tag != "img":
+            continue
+        aid = to_int(_value(attributes, "aid"))
+        meta = _tip_meta(tree, f"aimg_{aid}_menu", base_url, tz, now) if aid is not None else _FileMeta()
+        image = _image(el, attributes, base_url, meta)
         if image is None:
             continue
         _add_once(images, seen_images, image)
@@ -547,17 +744,18 @@ def _image_attachment(aid: int, filename: str, meta: _FileMeta, image_url: str) 
 
 
 def _inline_file_attachment(
-    root: Node, span: Node, base_url: str, tz: tzinfo, now: datetime | None
+    tree: _Tree, span: Node, base_url: str, tz: tzinfo, now: datetime | None
 ) -> Attachment | None:
-    link = span.css_first('a[href*="mod=attachment"], a[href*="action=attachpay"]')
+    inside = _elements(span)
+    link = _first(inside, "a", _FILE_LINK)
     url = absolute(base_url, attr(link, "href"))
     if link is None or url is None:
         return None  # 7.2's hidden image marker span, not a file link
-    info = span.css_first("em.xg1") or _next_element(span, "em")
+    info = _first(inside, "em", _is_xg1) or _next_element(span, "em")
     info_text = text(info)
     price, price_unit = _price(info_text)
     aid = _aid_of(span, url)
-    tip = root.css_first(f'div[id="attach_{aid}_menu"]') if aid is not None else None
+    tip = tree.div_with_id(f"attach_{aid}_menu") if aid is not None else None
     return Attachment(
         aid=aid,
         filename=text(link),
@@ -568,7 +766,7 @@ def _inline_file_attachment(
         price_unit=price_unit,
         is_image=False,
         inline=True,
-        uploaded_at=_uploaded_at(tip, tz, now) if tip is not None else None,
+        uploaded_at=_uploaded_at(_elements(tip), tz, now) if tip is not None else None,
     )
 
 
@@ -590,18 +788,19 @@ def _list_item(
     item: Node, base_url: str, tz: tzinfo, now: datetime | None
 ) -> tuple[Attachment, Image | None] | None:
     """One ``dl.tattl`` of an attachment list (``attm`` = an image item)."""
-    link = item.css_first('a[id^="aid"]') or item.css_first(
-        'a[href*="mod=attachment"], a[href*="action=attachpay"]'
-    )
+    inside = _elements(item)
+    link = _first(inside, "a", _has_aid_id) or _first(inside, "a", _FILE_LINK)
     url = absolute(base_url, attr(link, "href"))
     filename = text(link)
     if url is None or not filename:
         return None
-    details = " ".join(text(p) for p in item.css("p") if not _has_class_ancestor(p, _TIP, stop_at="dl"))
+    paragraphs = _outside_tips([el for el, tag, _ in inside if tag == "p"])
+    details = " ".join(text(p) for p in paragraphs)
     details = details.replace(filename, " ", 1)
-    img = item.css_first("img[aid]")
+    img = _first(inside, "img", _has_aid)
+    img_attributes = img.attributes if img is not None else {}
     aid = _aid_of(link, url) or to_int(attr(img, "aid"))
-    tip = item.css_first("div.tip")
+    tip = _first(inside, "div", _is_tip)
     price, price_unit = _price(details)
     read_perm = _READ_PERM.search(details)
     attachment = Attachment(
@@ -615,12 +814,55 @@ def _list_item(
         read_perm=int(read_perm.group(1)) if read_perm else None,
         is_image=img is not None or "attm" in (item.attributes.get("class") or "").split(),
         inline=False,
-        uploaded_at=_uploaded_at(tip, tz, now) if tip is not None else None,
+        uploaded_at=_uploaded_at(_elements(tip), tz, now) if tip is not None else None,
     )
     image = None
     if img is not None:
-        image = _image(img, base_url, _FileMeta(filename=filename, size_bytes=attachment.size_bytes))
+        meta = _FileMeta(filename=filename, size_bytes=attachment.size_bytes)
+        image = _image(img, img_attributes, base_url, meta)
     return attachment, image
+
+
+def _outside_tips(paragraphs: list[Node]) -> list[Node]:
+    """The paragraphs with no ``tip`` class on an ancestor below their nearest ``dl`` (the hover
+    tip repeats the upload time and credits).
+
+    The paragraphs of an item share their ancestors: each ancestor's answer is kept (by node),
+    so each class is read once instead of once per paragraph below it.
+    """
+    known: dict[int, bool] = {}
+    kept: list[Node] = []
+    for paragraph in paragraphs:
+        climbed: list[int] = []
+        parent = paragraph.parent
+        inside = False
+        while parent is not None and parent.tag != "dl":
+            key = parent.mem_id
+            if key in known:
+                inside = known[key]
+                break
+            climbed.append(key)
+            if _TIP.intersection((parent.attributes.get("class") or "").split()):
+                inside = True
+                break
+            parent = parent.parent
+        for key in climbed:
+            known[key] = inside
+        if not inside:
+            kept.append(paragraph)
+    return kept
+
+
+def _has_aid_id(_: Node, attributes: _Attributes) -> bool:
+    return (attributes.get("id") or "").startswith("aid")
+
+
+def _has_aid(_: Node, attributes: _Attributes) -> bool:
+    return "aid" in attributes
+
+
+def _is_tip(el: Node, attributes: _Attributes) -> bool:
+    return _has_class(el, attributes, "tip")
 
 
 # --- quotes ---------------------------------------------------------------------------------
@@ -628,13 +870,14 @@ def _list_item(
 
 def _quote(box: Node, base_url: str, tz: tzinfo, tid: int | None) -> Quote:
     """A quote block: the quoted post from its findpost link, author and time from its header."""
-    body = _copy(box.css_first("blockquote") or box)
-    link = body.css_first('a[href*="findpost"]')
+    body = _copy(next((el for el in box.traverse() if el.tag == "blockquote"), None) or box)
+    link = _first(body.elements, "a", _QUOTED_POST_LINK)
     href = absolute(base_url, attr(link, "href")) or ""
-    header = body.css_first('font[color="#999999"]')
+    # ``font[color="#999999"]``: lexbor compares colours case-insensitively; digits have no case.
+    header = _first(body.elements, "font", _is_quote_header)
     header_text = text(header)
     _decompose(n for n in (link, header) if n is not None)
-    quoted = _render_text(body)
+    quoted = _render_text(body.root)
     if header is None:
         # No coloured header (plain [quote], API rendering): a first line "X 发表于 DATE" is one.
         first, _, rest = quoted.partition("\n")
@@ -652,6 +895,13 @@ def _quote(box: Node, base_url: str, tz: tzinfo, tid: int | None) -> Quote:
     )
 
 
+_QUOTED_POST_LINK = _href_has("findpost")
+
+
+def _is_quote_header(_: Node, attributes: _Attributes) -> bool:
+    return attributes.get("color") == "#999999"
+
+
 # --- text -----------------------------------------------------------------------------------
 
 
@@ -667,14 +917,20 @@ class _TextBuilder:
         self._buffer.append(value)
 
     def hard_break(self) -> None:
-        self._lines.append(_SPACE_RUN.sub(" ", "".join(self._buffer)).strip())
-        self._buffer = []
+        self._lines.append(self._line("".join(self._buffer)) if self._buffer else "")
+        self._buffer.clear()
 
     def soft_break(self) -> None:
-        if _SPACE_RUN.sub("", "".join(self._buffer)):
-            self.hard_break()
-        else:
-            self._buffer = []
+        if not self._buffer:  # the usual case: right after a break or at a block edge
+            return
+        pending = "".join(self._buffer)
+        if pending.strip(_SPACES):
+            self._lines.append(self._line(pending))
+        self._buffer.clear()
+
+    @staticmethod
+    def _line(pending: str) -> str:
+        return _SPACE_RUN.sub(" ", pending).strip()
 
     def verbatim(self, line: str) -> None:
         self.soft_break()
@@ -691,54 +947,53 @@ class _TextBuilder:
         return "\n".join(kept)
 
 
-def _render_text(root: Node) -> str:
+def _render_text(root: Node, *, plain: bool = False) -> str:
+    """``root``'s content laid out as text; ``plain``: it holds text nodes only (no element, no
+    comment), whose layout is their concatenated text on one line: one C call, no walk."""
     builder = _TextBuilder()
-    _walk(root, builder)
+    if plain:
+        builder.write(root.text(deep=True))
+    else:
+        _walk(root, builder)
     return builder.result()
-
-
-# A soft break queued on the walk's stack (strings on the stack are text to write).
-_SOFT_BREAK = object()
 
 
 def _walk(root: Node, out: _TextBuilder) -> None:
     """Lay out ``root``'s content into ``out``.
 
     An explicit stack, not recursion: element nesting is unbounded in what a site sends (a fuzzed
-    message 10,000 elements deep raised RecursionError). Items are popped in document order:
-    nodes to lay out, strings to write and :data:`_SOFT_BREAK` markers closing blocks and rows.
+    message 10,000 elements deep raised RecursionError). Each entry is an open element's content
+    (nodes to lay out, strings to write) and whether a soft break closes it (blocks and rows).
     """
-    stack: list[Node | str | object] = list(reversed(list(root.iter(include_text=True))))
+    stack: list[tuple[Iterator[Node | str], bool]] = [(root.iter(include_text=True), False)]
     while stack:
-        item = stack.pop()
-        if item is _SOFT_BREAK:
-            out.soft_break()
+        items, closes = stack[-1]
+        item = next(items, None)
+        if item is None:
+            stack.pop()
+            if closes:
+                out.soft_break()
             continue
         if isinstance(item, str):
             out.write(item)
             continue
-        child: Node = item  # type: ignore[assignment]
-        if child.is_text_node:
-            out.write(child.text_content or "")
-            continue
-        tag = child.tag
-        if tag == "br":
+        tag = item.tag
+        if tag == "-text":
+            out.write(item.text_content or "")
+        elif tag == "br":
             out.hard_break()
         elif tag == "tr":
             out.soft_break()
-            stack.append(_SOFT_BREAK)
-            stack.extend(reversed(_row_items(child)))
-        elif tag == "div" and "blockcode" in (child.attributes.get("class") or "").split():
-            if not _walk_code(child, out):
+            stack.append((iter(_row_items(item)), True))
+        elif tag == "div" and "blockcode" in (item.attributes.get("class") or "").split():
+            if not _walk_code(item, out):
                 out.soft_break()
-                stack.append(_SOFT_BREAK)
-                stack.extend(reversed(list(child.iter(include_text=True))))
+                stack.append((item.iter(include_text=True), True))
         elif tag in _BLOCK_TAGS:
             out.soft_break()
-            stack.append(_SOFT_BREAK)
-            stack.extend(reversed(list(child.iter(include_text=True))))
-        elif child.is_element_node:
-            stack.extend(reversed(list(child.iter(include_text=True))))
+            stack.append((item.iter(include_text=True), True))
+        elif item.is_element_node:
+            stack.append((item.iter(include_text=True), False))
 
 
 def _row_items(row: Node) -> list[Node | str]:
@@ -758,7 +1013,7 @@ def _row_items(row: Node) -> list[Node | str]:
 def _walk_code(block: Node, out: _TextBuilder) -> bool:
     """One output line per ``li`` (Discuz leaves them unclosed), indentation kept; False (nothing
     written) for a block without ``li``, which the caller lays out as a plain block."""
-    lines = block.css("li")
+    lines = [el for el in block.traverse() if el.tag == "li"]
     if not lines:
         return False
     code = [(line.text(deep=True) or "").replace("\u00a0", " ").rstrip() for line in lines]
