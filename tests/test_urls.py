@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from discuz_scraper.errors import DiscuzError
 from discuz_scraper.urls import (
+    _query_values,
     api_url,
     archiver_thread_url,
     board_url,
@@ -207,3 +212,18 @@ def test_builders():
 def test_builders_reject_bad_input(call, message):
     with pytest.raises(DiscuzError, match=message.replace("(", r"\(").replace(")", r"\)")):
         call()
+
+
+_QUERY_PARTS = st.sampled_from(
+    ["mod", "tid", "a", "=", "&", "+", "%", "%2F", "%3D", "%E4%B8%AD", "%D5%C5", "%Z", "%4", "é", "中", " ",
+     ";"]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_QUERY_PARTS, max_size=14).map("".join), st.sampled_from(["utf-8", "gb18030", "big5hkscs"]))
+def test_query_values_equal_parse_qs_last_values(query: str, codec: str) -> None:
+    expected = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True, encoding=codec).items()}
+    found = _query_values(query, codec)
+    assert found == expected
+    assert list(found) == list(expected)
