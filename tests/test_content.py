@@ -243,6 +243,17 @@ def test_discuz72_quote_and_smilie() -> None:
     assert msg.images == []  # back.gif arrow and the smilie are site UI
 
 
+def test_a_box_of_both_quote_classes_is_one_quote() -> None:
+    # A selector list lists such a box once per class; it used to come out as two quotes.
+    node = _node(
+        '<div id="postmessage_1"><div class="quote reply_wrap"><blockquote>'
+        '<font color="#999999">erin 发表于 2024-3-6 21:40</font><br>一次就够</blockquote></div>好的</div>'
+    )
+    msg = parse_message(node, base_url=BASE, tz=TZ, tid=7)
+    assert msg.quotes == [Quote(author="erin", posted_at=_at(2024, 3, 6, 21, 40), text="一次就够")]
+    assert msg.text == "好的"
+
+
 def test_mobile_api_message() -> None:
     msg = _message("api_message.html")
     assert msg.quotes == [Quote(author="dave", posted_at=_at(2024, 3, 9, 20, 41), text="原帖说装备要轻")]

@@ -118,14 +118,14 @@ def parse_message(
     tree = _copy(node)
     images, attachments = _media(tree, base_url, tz, now)
     hidden = _strip_locked_notices(tree)
-    tree.remove([el for el, tag, attrs in tree.elements for _ in range(_noise_matches(el, tag, attrs))])
+    tree.remove([el for el, tag, attrs in tree.elements if _is_noise(el, tag, attrs)])
     edited_by, edited_at = _pop_edit_marker(tree, tz)
     # Reading quotes and rewriting attributes leave the quote boxes in place: one list serves both.
+    # A box of both classes is one quote (the selector list it replaces listed it twice).
     boxes = [
         el
         for el, tag, attributes in tree.elements
-        if tag == "div"
-        for _ in range(_class_matches(el, attributes, *_QUOTE_CLASSES))
+        if tag == "div" and _has_class(el, attributes, *_QUOTE_CLASSES)
     ]
     quotes = [_quote(box, base_url, tz, tid) for box in boxes if not _too_deep(box)]
     _neutralise_and_fix_urls(tree, base_url)
@@ -297,30 +297,24 @@ class _Tree:
 _CLASS_SEPARATORS = re.compile(r"[ \t\n\f\r]+")
 
 
-def _class_matches(el: Node, attributes: _Attributes, *names: str) -> int:
-    """How many of the selectors ``.name`` match ``el`` (with ``attributes``), as lexbor matches them.
+def _has_class(el: Node, attributes: _Attributes, *names: str) -> bool:
+    """Whether ``el`` (with ``attributes``) matches one of the selectors ``.name`` of ``names``,
+    as lexbor matches them.
 
-    A count, as ``css()`` lists an element once per alternative of a selector list that it
-    matches (``div.tip, div.a_pr`` lists ``<div class="tip a_pr">`` twice): callers take such
-    lists as they come, so the repeats are kept. In a quirks-mode document (no doctype:
-    fragments, API messages, some sites) class selectors match ASCII case-insensitively, so
-    ``class="QUOTE"`` is a quote there and nowhere else; only such a near-miss costs the check
-    of the document's mode.
+    In a quirks-mode document (no doctype: fragments, API messages, some sites) class selectors
+    match ASCII case-insensitively, so ``class="QUOTE"`` is a quote there and nowhere else; only
+    such a near-miss costs the check of the document's mode.
     """
     value = attributes.get("class")
     if not value:
-        return 0
+        return False
     tokens = _CLASS_SEPARATORS.split(value)
-    matched = sum(name in tokens for name in names)
-    if matched == len(names) or value.lower() == value:
-        return matched
+    if any(name in tokens for name in names):
+        return True
+    if value.lower() == value:
+        return False
     folded = {token.lower() for token in tokens if token.isascii()}
-    near = sum(name not in tokens and name in folded for name in names)
-    return matched + near if near and _is_quirks(el) else matched
-
-
-def _has_class(el: Node, attributes: _Attributes, name: str) -> bool:
-    return _class_matches(el, attributes, name) > 0
+    return any(name in folded for name in names) and _is_quirks(el)
 
 
 def _is_quirks(el: Node) -> bool:
@@ -335,34 +329,33 @@ def _is_attach_id(value: str | None) -> bool:
     return value is not None and value.startswith("attach_")
 
 
-def _noise_matches(el: Node, tag: str, attributes: _Attributes) -> int:
+def _is_noise(el: Node, tag: str, attributes: _Attributes) -> bool:
     """Site chrome inside a message; removed before text and content_html are taken.
 
     The selector ``font.jammer, span[style*="display:none"], span[style*="display: none"],
     div.tip, script, style, div.attach_nopermission, div.a_pr, div.a_pt, div.a_pb,
     div.blockcode > em`` (X3 copy button) ``, div.blockcode span.headactions`` (7.2 copy
     button) ``, div.showhide > h4`` ("本帖隐藏的内容" label of revealed [hide]) ``,
-    div.guestviewthumb > a[href*="logging"]``, matched by tag first; how many of its
-    alternatives match (see :func:`_class_matches`).
+    div.guestviewthumb > a[href*="logging"]``, matched by tag first.
     """
     if tag in ("script", "style"):
-        return 1
+        return True
     if tag == "div":
-        return _class_matches(el, attributes, *_NOISE_DIV_CLASSES)
+        return _has_class(el, attributes, *_NOISE_DIV_CLASSES)
     if tag == "font":
-        return _class_matches(el, attributes, "jammer")
+        return _has_class(el, attributes, "jammer")
     if tag == "span":
         style = attributes.get("style") or ""
-        hidden = ("display:none" in style) + ("display: none" in style)
-        in_code = _has_class(el, attributes, "headactions") and _under_div(el, "blockcode", parent_only=False)
-        return hidden + in_code
+        if "display:none" in style or "display: none" in style:
+            return True
+        return _has_class(el, attributes, "headactions") and _under_div(el, "blockcode", parent_only=False)
     if tag == "em":
         return _under_div(el, "blockcode")
     if tag == "h4":
         return _under_div(el, "showhide")
     if tag == "a":
         return "logging" in (attributes.get("href") or "") and _under_div(el, "guestviewthumb")
-    return 0
+    return False
 
 
 def _under_div(el: Node, name: str, *, parent_only: bool = True) -> bool:
