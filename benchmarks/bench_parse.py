@@ -7,7 +7,9 @@ Run by hand (not part of the test suite; timings are never asserted):
 Every ratio in the printed table comes from the same run, on the same ``str`` (pages are decoded
 once up front: the comparison is about parsing and extraction, not charset decoding). Each
 timing is the median of ``--runs`` runs after warm-up runs. Thread pages are generated from the
-fixtures (see ``generate.py``); the board and index pages are the fixtures themselves.
+fixtures (see ``generate.py``); the board and index pages are the fixtures themselves, plus a
+50-row board page built from the x34 fixture (:func:`generated_board`): real boards list 20-50
+threads a page.
 
 The mobile API rows time ``parse_api_thread_page`` on the JSON text of ``module=viewthread`` page 1
 built by ``long_thread_transport`` (the generator of ``tests/test_backends.py``, imported, with
@@ -21,6 +23,7 @@ import argparse
 import gc
 import json
 import platform
+import re
 import statistics
 import sys
 import time
@@ -44,6 +47,8 @@ from discuz_scraper.parsers.index import parse_forum_index
 from discuz_scraper.parsers.thread import parse_thread_page
 
 API_SIZES = (10, 20, 50, 200)
+BOARD_URL = "http://forum.test/forum-2-1.html"
+_NORMAL_ROW = re.compile(r'<tbody id="normalthread_(\d+)">.*?</tbody>\n?', re.S)
 
 
 def median_seconds(fn: Callable[[], object], runs: int, warmup: int = 3) -> float:
@@ -72,6 +77,24 @@ def machine() -> str:
     return f"nproc={os.cpu_count()}, CPU={cpu}, Python {platform.python_version()}"
 
 
+def generated_board(rows: int = 50) -> tuple[str, str]:
+    """``fixtures/board/x34_forum2_p1.html`` grown to ``rows`` thread rows: (HTML, URL).
+
+    The fixture's own rows stay as they are; its ``normalthread`` rows are then replicated in
+    turn after the last one, each with a fresh tid (``100000 + n``) in its id and links, as
+    ``generate.py`` does for posts.
+    """
+    html = decode_body((FIXTURES / "board" / "x34_forum2_p1.html").read_bytes(), None)[0]
+    found = list(_NORMAL_ROW.finditer(html))
+    present = html.count('<tbody id="normalthread_') + html.count('<tbody id="stickthread_')
+    extra = []
+    for n in range(rows - present):
+        m = found[n % len(found)]
+        extra.append(re.sub(rf"(?<!\d){m.group(1)}(?!\d)", str(100000 + n), m.group(0)))
+    end = found[-1].end()
+    return html[:end] + "".join(extra) + html[end:], BOARD_URL
+
+
 def cases() -> list[tuple[str, str, str, Callable[[str, str], object], Callable[[str, str], object]]]:
     found = []
     for edition in ("x34", "x35"):
@@ -79,10 +102,12 @@ def cases() -> list[tuple[str, str, str, Callable[[str, str], object], Callable[
         for posts in (10, 20, 50, 200):
             found.append((f"thread {edition} {posts} posts", thread_page(template, posts), template.url,
                           parse_thread_page, bs4_baseline.parse_thread))
-    for name, url in (("x34_forum2_p1.html", "http://forum.test/forum-2-1.html"),
+    for name, url in (("x34_forum2_p1.html", BOARD_URL),
                       ("x35_forum3_p1.html", "http://forum.test/bbs/forum-3-1.html")):
         html = decode_body((FIXTURES / "board" / name).read_bytes(), None)[0]
         found.append((f"board {name[:3]}", html, url, parse_board_page, bs4_baseline.parse_board))
+    html, url = generated_board(50)
+    found.append(("board x34 50 rows", html, url, parse_board_page, bs4_baseline.parse_board))
     html = decode_body((FIXTURES / "index" / "x34_index.html").read_bytes(), None)[0]
     found.append(("index x34", html, "http://forum.test/forum.php", parse_forum_index,
                   bs4_baseline.parse_index))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from .charset import normalize_charset
 from .errors import DiscuzError
@@ -55,6 +55,8 @@ _ROOT_SCRIPTS = frozenset(
      "plugin.php", "group.php", "viewthread.php", "forumdisplay.php", "space.php", "redirect.php"}
 )
 _SUB_APPS = ("archiver/", "m/", "api/mobile/")
+# parse_url's default charset, normalised once instead of on every call.
+_UTF8 = normalize_charset("utf-8") or "utf-8"
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,10 @@ def normalize_base(url: str) -> str:
 
 def site_base(url: str) -> str:
     """The site root of an absolute Discuz URL: the folder of its script, above ``archiver/`` etc."""
-    parts = urlsplit(url)
+    return _site_base(urlsplit(url))
+
+
+def _site_base(parts: SplitResult) -> str:
     path = parts.path or "/"
     last = path.rsplit("/", 1)[-1]
     # "https://host/bbs" names the folder; "https://host/bbs/forum.php" names a script in it.
@@ -102,6 +107,10 @@ def site_base(url: str) -> str:
         if path.endswith("/" + app):
             path = path[: -len(app)]
             break
+    if parts.scheme and parts.netloc:
+        # What urlunsplit returns here (the path after a netloc starts with "/"), without its
+        # argument coercion: parse_url builds a base for every link of a page.
+        return f"{parts.scheme}://{parts.netloc}{path}"
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
@@ -151,10 +160,10 @@ def parse_url(url: str, *, charset: str = "utf-8") -> DiscuzURL:
         raise DiscuzError(f"not a valid URL: {url!r}", url=url) from exc
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise DiscuzError(f"not an absolute http(s) URL: {url!r}", url=url)
-    base = site_base(url)
+    base = _site_base(parts)
     name = parts.path.rsplit("/", 1)[-1]
     folder = parts.path[: len(parts.path) - len(name)]
-    codec = normalize_charset(charset) or "utf-8"
+    codec = _UTF8 if charset == "utf-8" else normalize_charset(charset) or "utf-8"
     query = _query_values(parts.query, codec)
 
     def make(kind: UrlKind, **ids: object) -> DiscuzURL:

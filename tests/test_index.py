@@ -9,7 +9,7 @@ import pytest
 
 from discuz_scraper.errors import LoginRequired, NotDiscuz, ParseError
 from discuz_scraper.models import Board, ForumStats
-from discuz_scraper.parsers.index import parse_forum_index
+from discuz_scraper.parsers.index import parse_forum_index, query_int
 from discuz_scraper.urls import parse_url
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -195,3 +195,18 @@ def test_login_notice_raises_login_required() -> None:
     with pytest.raises(LoginRequired) as info:
         parse_forum_index(_raw("profile", "x34_login_required.html"), X34_INDEX)
     assert info.value.url == X34_INDEX
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("forum.php?mod=forumdisplay&fid=2&filter=typeid&typeid=7", 7),
+        ("forum.php?typeid=1&typeid=9", 9),  # the last of repeated names, as parse_qs keeps it
+        ("forum.php?typeid=&x=1", None),
+        ("forum.php?type%69d=4", 4),
+        ("http://[bad/forum.php?typeid=3", None),  # malformed host: no usable id, not a ValueError
+        (None, None),
+    ],
+)
+def test_query_int(url: str | None, expected: int | None) -> None:
+    assert query_int(url, "typeid") == expected

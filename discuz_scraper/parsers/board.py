@@ -52,6 +52,80 @@ _PRICE = re.compile(r"\[售价\s*(\d+)")
 _REWARD = re.compile(r"\[悬赏\s*(\d+)")
 
 
+_Attributes = dict[str, str | None]
+# Class tokens are separated by ASCII white space only (a U+3000 inside is part of a token).
+_CLASS_SEPARATORS = re.compile(r"[ \t\n\f\r]+")
+# The elements a row's descendant selectors (td.icn img, span.tps a, cite a) need above an element.
+_ICN, _TPS, _CITE = 1, 2, 4
+
+
+class _Document:
+    """Selector tests of one document answered in Python, as lexbor answers them."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self._quirks: bool | None = None
+        self._marks: dict[int, int] = {}
+
+    def has_class(self, value: str | None, name: str) -> bool:
+        """Whether an element of class attribute ``value`` matches ``.name`` (lower-case ASCII).
+
+        In a quirks-mode document (no doctype) class selectors match ASCII case-insensitively;
+        only such a near-miss costs the check of the document's mode.
+        """
+        if not value:
+            return False
+        tokens = _CLASS_SEPARATORS.split(value)
+        if name in tokens:
+            return True
+        if value.lower() == value or not any(token.isascii() and token.lower() == name for token in tokens):
+            return False
+        if self._quirks is None:
+            self._quirks = _is_quirks(self._node)
+        return self._quirks
+
+    def inside(self, node: Node | None, mark: int) -> bool:
+        """Whether ``node`` or one of its ancestors is the element of ``mark`` (``_ICN``: a
+        ``td.icn``, ``_TPS``: a ``span.tps``, ``_CITE``: a ``cite``).
+
+        Descendant selectors look above the node they are run from, up to the document. The
+        nearest ancestors usually answer; a climb that finds nothing keeps what it learned, as
+        the rows of a page share their ancestors.
+        """
+        chain: list[tuple[int, int]] = []
+        found = 0
+        while node is not None:
+            key = node.mem_id
+            known = self._marks.get(key)
+            if known is not None:
+                found = known
+                break
+            tag = node.tag
+            own = 0
+            if tag == "td":
+                own = _ICN if self.has_class(node.attributes.get("class"), "icn") else 0
+            elif tag == "span":
+                own = _TPS if self.has_class(node.attributes.get("class"), "tps") else 0
+            elif tag == "cite":
+                own = _CITE
+            if own & mark:
+                return True
+            chain.append((key, own))
+            node = node.parent
+        for key, own in reversed(chain):
+            found |= own
+            self._marks[key] = found
+        return bool(found & mark)
+
+
+def _is_quirks(node: Node) -> bool:
+    """Whether ``node``'s document matches class selectors case-insensitively (quirks mode),
+    asked of lexbor with a detached probe element of that document."""
+    probe = node.parser.create_node("div")
+    probe.attrs["class"] = "Q"
+    return probe.css_matches(".q")
+
+
 @dataclass(frozen=True)
 class _Context:
     fid: int
@@ -60,6 +134,7 @@ class _Context:
     now: datetime | None
     # X3.5 rows show the new/hot state instead of a lock, so "no lock icon" proves nothing there.
     lock_always_shown: bool
+    doc: _Document
 
 
 def parse_board_page(
@@ -91,6 +166,7 @@ def parse_board_page(
         tz=page_timezone(shell, default_tz),
         now=now,
         lock_always_shown=not (shell.version or "").startswith("X3.5"),
+        doc=_Document(table),
     )
     header = tree.css_first("h1.xs2")
     header_text = text(header)
@@ -162,25 +238,54 @@ def _is_thread_row(tbody: Node) -> bool:
 
 
 def _row(tbody: Node, ctx: _Context) -> ThreadSummary:
+    """One thread row, read from one walk of the row and of its title and counter cells.
+
+    Each lookup answers what the selector it replaces (named in the comments) answered: about a
+    dozen ``css()`` calls a row, each compiling its selector again (~2-4 µs), cost more than
+    walking the row's ~30 elements in Python.
+    """
+    doc = ctx.doc
     row_id = attr(tbody, "id")
-    th = tbody.css_first("th")
-    # X2/X3 mark the title link a.xst; Discuz 7.2 wraps it in span#thread_TID.
-    link = None if th is None else th.css_first("a.xst") or th.css_first('span[id^="thread_"] > a')
+    th = icon = num = digest_span = None
+    by_cells: list[Node] = []
+    images: list[tuple[Node, _Attributes]] = []
+    fonts: list[str | None] = []  # the class of each <i> (X3.5 icon font)
+    for el in tbody.traverse():
+        tag = el.tag
+        if tag == "td":
+            value = el.attributes.get("class")
+            if value:
+                if icon is None and doc.has_class(value, "icn"):  # td.icn
+                    icon = el
+                if doc.has_class(value, "by"):  # td.by
+                    by_cells.append(el)
+                if num is None and doc.has_class(value, "num"):  # td.num
+                    num = el
+        elif tag == "th":
+            if th is None:
+                th = el
+        elif tag == "img":
+            images.append((el, el.attributes))
+        elif tag == "i":
+            fonts.append(el.attributes.get("class"))
+        elif tag == "span" and digest_span is None and doc.has_class(el.attributes.get("class"), "tdigest"):
+            digest_span = el
+    if th is None:
+        raise ParseError(f"thread row {row_id} has no title link with a tid (th a.xst)", url=ctx.base)
+    title_row = _TitleCell(th, doc)
+    link = title_row.link
     target = link_target(ctx.base, link)
-    if th is None or target is None or target[1].tid is None:
+    if target is None or target[1].tid is None:
         raise ParseError(f"thread row {row_id} has no title link with a tid (th a.xst)", url=ctx.base)
     href, found = target
     title = text(link)
     extras = text(th).replace(title, " ", 1)
-    sticky = _sticky(tbody, row_id or "")
-    by_cells = tbody.css("td.by")
-    num = tbody.css_first("td.num")
-    type_name, type_id = _thread_type(th)
-    # One query for the row's icon images (their src/alt tests are plain string tests), and X3.5's
-    # icon font (<i class="fico-...">) is looked for only in rows that hold an <i> at all.
-    images = tbody.css("img")
-    icons = tbody.css_first("i") is not None
-    has_image = _has_image(tbody, images, icons)
+    sticky = _sticky(row_id or "", icon, fonts, doc)
+    first = _ByCell(by_cells[0], doc) if by_cells else None
+    last = _ByCell(by_cells[-1], doc) if len(by_cells) > 1 else None
+    type_name, type_id = title_row.thread_type()
+    has_image = any(a.get("alt") == "attach_img" for _, a in images) or _icon(fonts, "image", doc)
+    replies, views = _counters(num)
     return ThreadSummary(
         tid=found.tid,
         # Category and global stickies may come from other boards; the row does not say which.
@@ -191,106 +296,180 @@ def _row(tbody: Node, ctx: _Context) -> ThreadSummary:
         type_name=type_name,
         type_id=type_id,
         sticky=sticky,
-        digest=_digest(tbody, images),
-        closed=_closed(tbody, images, icons, ctx),
+        digest=_digest(images, digest_span),
+        closed=_closed(images, fonts, ctx),
         moved="移动" in th.text(deep=False),
-        special=_special(tbody, icons),
+        special=_special(images, fonts, doc),
         has_image=has_image,
-        has_attachment=has_image or any(img.attrs.get("alt") == "attachment" for img in images),
+        has_attachment=has_image or any(a.get("alt") == "attachment" for _, a in images),
         read_perm=_match_int(_READ_PERM, extras),
         price=_match_int(_PRICE, extras),
         reward=_match_int(_REWARD, extras),
-        author=_author(by_cells[0] if by_cells else None, ctx.base),
-        created_at=_cell_time(by_cells[0] if by_cells else None, ctx),
-        replies=to_int(text(first_tag(num, "a"))) if num is not None else None,
-        views=to_int(text(first_tag(num, "em"))) if num is not None else None,
-        last_poster=text(by_cells[-1].css_first("cite a")) or None if len(by_cells) > 1 else None,
-        last_post_at=_cell_time(by_cells[-1], ctx) if len(by_cells) > 1 else None,
-        page_count=max((to_int(text(a)) or 1 for a in th.css("span.tps a")), default=1),
+        author=first.author(ctx.base) if first is not None else None,
+        created_at=first.time(ctx) if first is not None else None,
+        replies=replies,
+        views=views,
+        last_poster=text(last.link) or None if last is not None else None,
+        last_post_at=last.time(ctx) if last is not None else None,
+        page_count=title_row.page_count(),
     )
 
 
-def _sticky(tbody: Node, row_id: str) -> int:
+class _TitleCell:
+    """The row's first ``th``: its links, walked once."""
+
+    def __init__(self, th: Node, doc: _Document) -> None:
+        self._th = th
+        self._doc = doc
+        self._links: list[tuple[Node, _Attributes]] = []
+        self._has_pages = False  # a span.tps inside
+        for el in th.traverse():
+            tag = el.tag
+            if tag == "a":
+                self._links.append((el, el.attributes))
+            elif tag == "span" and not self._has_pages:
+                self._has_pages = doc.has_class(el.attributes.get("class"), "tps")
+
+    @property
+    def link(self) -> Node | None:
+        """``th a.xst``, else (Discuz 7.2) ``th span[id^="thread_"] > a``."""
+        for el, attributes in self._links:
+            if self._doc.has_class(attributes.get("class"), "xst"):
+                return el
+        for el, _ in self._links:
+            parent = el.parent
+            if parent is not None and parent.tag == "span" and _is_thread_span(parent):
+                return el
+        return None
+
+    def thread_type(self) -> tuple[str | None, int | None]:
+        """Name and id of ``th em > a[href*="typeid="]``."""
+        for el, attributes in self._links:
+            href = attributes.get("href")
+            parent = el.parent
+            if href is not None and "typeid=" in href and parent is not None and parent.tag == "em":
+                name = text(el) or attr(first_tag(el, "img"), "alt")
+                return name, query_int(attr(el, "href"), "typeid")
+        return None, None
+
+    def page_count(self) -> int:
+        """The highest of the ``th span.tps a`` page links (a span.tps above the th counts too)."""
+        doc = self._doc
+        if not self._has_pages and not doc.inside(self._th, _TPS):
+            return 1
+        pages = (el for el, _ in self._links if doc.inside(el.parent, _TPS))
+        return max((to_int(text(a)) or 1 for a in pages), default=1)
+
+
+def _is_thread_span(span: Node) -> bool:
+    return (span.attributes.get("id") or "").startswith("thread_")  # span[id^="thread_"]
+
+
+class _ByCell:
+    """An author or last-post cell (``td.by``): its ``cite a``, ``cite`` and ``em``, walked once."""
+
+    def __init__(self, cell: Node, doc: _Document) -> None:
+        self.link: Node | None = None
+        self._cite: Node | None = None
+        self._em: Node | None = None
+        for el in cell.traverse():
+            tag = el.tag
+            if tag == "a" and self.link is None and doc.inside(el.parent, _CITE):
+                self.link = el
+            elif tag == "cite" and self._cite is None:
+                self._cite = el
+            elif tag == "em" and self._em is None:
+                self._em = el
+
+    def author(self, base: str) -> Author | None:
+        if self.link is not None:
+            found = link_target(base, self.link)
+            return Author(uid=found[1].uid if found is not None else None, name=text(self.link) or None)
+        if text(self._cite):
+            return Author(is_anonymous=True)  # the site's 匿名 text stands where the name link would be
+        return None
+
+    def time(self, ctx: _Context) -> datetime | None:
+        return parse_time_node(self._em, ctx.tz, now=ctx.now)
+
+
+def _counters(num: Node | None) -> tuple[int | None, int | None]:
+    """Replies and views: the first ``a`` and the first ``em`` of ``td.num``."""
+    if num is None:
+        return None, None
+    replies = views = None
+    for el in num.traverse():
+        tag = el.tag
+        if tag == "a" and replies is None:
+            replies = el
+        elif tag == "em" and views is None:
+            views = el
+    return to_int(text(replies)), to_int(text(views))
+
+
+def _sticky(row_id: str, icon: Node | None, fonts: list[str | None], doc: _Document) -> int:
     if not row_id.startswith("stickthread_"):
         return 0
-    icon = tbody.css_first("td.icn")
-    for img in icon.css("img") if icon is not None else []:
-        m = _PIN.search(attr(img, "src") or "")
-        if m:
-            return int(m.group(1))
-    pin = tbody.css_first("i.tpin")
-    m = _TPIN.search(attr(pin, "class") or "")
+    titled = None  # td.icn a[title]
+    for el in icon.traverse() if icon is not None else ():
+        tag = el.tag
+        if tag == "img":
+            m = _PIN.search(attr(el, "src") or "")
+            if m:
+                return int(m.group(1))
+        elif tag == "a" and titled is None and "title" in el.attributes:
+            titled = el
+    # i.tpin: the first <i> of that class
+    pin = next((value for value in fonts if doc.has_class(value, "tpin")), None)
+    m = _TPIN.search((pin or "").strip())
     if m:
         return int(m.group(1))
-    title = attr(icon.css_first("a[title]") if icon is not None else None, "title") or ""
+    title = attr(titled, "title") or ""
     for words, level in _STICKY_TITLES:
         if words in title:
             return level
     return 1  # a sticky row whose level is not shown is at least a board sticky
 
 
-def _thread_type(th: Node) -> tuple[str | None, int | None]:
-    link = th.css_first('em > a[href*="typeid="]')
-    if link is None:
-        return None, None
-    name = text(link) or attr(link.css_first("img"), "alt")
-    return name, query_int(attr(link, "href"), "typeid")
-
-
-def _digest(tbody: Node, images: list[Node]) -> int:
-    for img in images:
-        src = img.attrs.get("src") or ""
+def _digest(images: list[tuple[Node, _Attributes]], digest_span: Node | None) -> int:
+    for _, attributes in images:
+        src = attributes.get("src") or ""
         m = _DIGEST.search(src.strip()) if "digest_" in src else None
         if m:
             return int(m.group(1))
-    return to_int(text(tbody.css_first("span.tdigest"))) or 0
+    return to_int(text(digest_span)) or 0
 
 
-def _closed(tbody: Node, images: list[Node], icons: bool, ctx: _Context) -> bool | None:
-    if any("folder_lock" in (img.attrs.get("src") or "") for img in images) or _icon(tbody, icons, "lock"):
+def _closed(images: list[tuple[Node, _Attributes]], fonts: list[str | None], ctx: _Context) -> bool | None:
+    if any("folder_lock" in (a.get("src") or "") for _, a in images) or _icon(fonts, "lock", ctx.doc):
         return True
     return False if ctx.lock_always_shown else None
 
 
-def _special(tbody: Node, icons: bool) -> Special | None:
-    if _icon(tbody, icons, "vote"):
+def _special(
+    images: list[tuple[Node, _Attributes]], fonts: list[str | None], doc: _Document
+) -> Special | None:
+    if _icon(fonts, "vote", doc):
         return "poll"
     # The icon cell shows at most one icon, and a special thread's icon takes the place of the pin.
-    for img in tbody.css("td.icn img"):
-        src = attr(img, "src") or ""
+    for img, attributes in images:
+        if not doc.inside(img.parent, _ICN):  # td.icn img
+            continue
+        src = (attributes.get("src") or "").strip()
         for marker, kind in _SPECIAL_ICONS:
             if marker in src:
                 return kind
-        by_alt = _SPECIAL_ALTS.get(attr(img, "alt") or "")
+        by_alt = _SPECIAL_ALTS.get((attributes.get("alt") or "").strip())
         if by_alt is not None:
             return by_alt
     return None
 
 
-def _has_image(tbody: Node, images: list[Node], icons: bool) -> bool:
-    return any(img.attrs.get("alt") == "attach_img" for img in images) or _icon(tbody, icons, "image")
-
-
-def _icon(tbody: Node, icons: bool, name: str) -> bool:
-    return icons and tbody.css_first(f"i.fico-{name}") is not None
+def _icon(fonts: list[str | None], name: str, doc: _Document) -> bool:
+    """Whether the row holds an ``i.fico-NAME``."""
+    return any(doc.has_class(value, f"fico-{name}") for value in fonts)
 
 
 def _match_int(pattern: re.Pattern[str], value: str) -> int | None:
     m = pattern.search(value)
     return int(m.group(1)) if m else None
-
-
-def _author(cell: Node | None, base: str) -> Author | None:
-    if cell is None:
-        return None
-    link = cell.css_first("cite a")
-    if link is not None:
-        found = link_target(base, link)
-        return Author(uid=found[1].uid if found is not None else None, name=text(link) or None)
-    if text(cell.css_first("cite")):
-        return Author(is_anonymous=True)  # the site's 匿名 text stands where the name link would be
-    return None
-
-
-def _cell_time(cell: Node | None, ctx: _Context) -> datetime | None:
-    return parse_time_node(first_tag(cell, "em"), ctx.tz, now=ctx.now)

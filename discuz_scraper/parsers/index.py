@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import NamedTuple
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from ..errors import DiscuzError, ParseError
 from ..models import Board, Category, ForumIndex, ForumStats
@@ -67,8 +67,18 @@ def query_int(url: str | None, key: str) -> int | None:
     """An integer query parameter of ``url`` (``typeid``, ``gid``...), else None."""
     if not url:
         return None
-    values = parse_qs(urlsplit(url).query).get(key)
-    return to_int(values[-1]) if values else None
+    # parse_qs(query).get(key)[-1] without decoding every other name and value: parse_qs skips
+    # fields without "=" and fields with an empty value, and keeps the last of repeated names.
+    try:
+        query = urlsplit(url).query
+    except ValueError:  # "http://[bad": a malformed host (hostile pages) carries no usable id
+        return None
+    found = None
+    for field in query.split("&"):
+        name, _, value = field.partition("=")
+        if value and unquote(name.replace("+", " ")) == key:
+            found = value
+    return None if found is None else to_int(unquote(found.replace("+", " ")))
 
 
 def labelled_count(value: str, label: str) -> int | None:
