@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from urllib.parse import urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-__all__ = ["Node", "Tree", "absolute", "attr", "first_tag", "number", "parse_html", "text", "to_int"]
+__all__ = [
+    "Node",
+    "Tree",
+    "absolute",
+    "attr",
+    "first_tag",
+    "has_class",
+    "has_id",
+    "is_quirks",
+    "number",
+    "parse_html",
+    "text",
+    "to_int",
+]
 
 Node = LexborNode
 Tree = LexborHTMLParser
 
 _SPACES = re.compile(r"[ \t\r\n\u00a0\u3000]+")
 _DIGITS = re.compile(r"-?\d[\d,]*")
+# Class tokens are separated by ASCII white space only (a U+3000 inside is part of a token).
+_CLASS_SEPARATORS = re.compile(r"[ \t\n\f\r]+")
 
 
 def parse_html(html: str | bytes | Tree) -> Tree:
@@ -84,6 +100,49 @@ def first_tag(node: Node | None, tag: str, *, having: str | None = None) -> Node
         if found.tag == tag and (having is None or having in found.attributes):
             return found
     return None
+
+
+def has_class(el: Node, attributes: Mapping[str, str | None], *names: str) -> bool:
+    """Whether ``el`` (with ``attributes``) matches one of the selectors ``.name`` of ``names``
+    (lower-case ASCII), as lexbor matches them.
+
+    In a quirks-mode document (no doctype: fragments, API messages, some sites) class selectors
+    match ASCII case-insensitively, so ``class="QUOTE"`` is a quote there and nowhere else; only
+    such a near-miss costs the check of the document's mode.
+    """
+    value = attributes.get("class")
+    if not value:
+        return False
+    tokens = None
+    for name in names:
+        # A token can only equal a name found in the value: the split is for those values only.
+        if name in value:
+            tokens = tokens or _CLASS_SEPARATORS.split(value)
+            if name in tokens:
+                return True
+    if value.lower() == value:
+        return False
+    tokens = tokens or _CLASS_SEPARATORS.split(value)
+    folded = {token.lower() for token in tokens if token.isascii()}
+    return any(name in folded for name in names) and is_quirks(el)
+
+
+def has_id(el: Node, value: str | None, want: str) -> bool:
+    """Whether ``el`` (whose id is ``value``) matches the selector ``#want`` (``want`` lower-case
+    ASCII), as lexbor matches it: like classes, ids match ASCII case-insensitively in quirks mode."""
+    if value is None:
+        return False
+    if value == want:
+        return True
+    return value.isascii() and value.lower() == want and is_quirks(el)
+
+
+def is_quirks(el: Node) -> bool:
+    """Whether ``el``'s document matches class and id selectors case-insensitively (quirks mode),
+    asked of lexbor with a detached probe element of that document."""
+    probe = el.parser.create_node("div")
+    probe.attrs["class"] = "Q"
+    return probe.css_matches(".q")
 
 
 def absolute(base: str, url: str | None) -> str | None:

@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import ParseError
 from ..models import Attachment, Image, Quote
-from ._dom import Node, absolute, attr, parse_html, text, to_int
+from ._dom import Node, absolute, attr, has_class, parse_html, text, to_int
 from .dates import parse_absolute, parse_time_node
 
 __all__ = ["MessageContent", "aid_from_url", "parse_attachment_list", "parse_message"]
@@ -125,7 +125,7 @@ def parse_message(
     boxes = [
         el
         for el, tag, attributes in tree.elements
-        if tag == "div" and _has_class(el, attributes, *_QUOTE_CLASSES)
+        if tag == "div" and has_class(el, attributes, *_QUOTE_CLASSES)
     ]
     quotes = [_quote(box, base_url, tz, tid) for box in boxes if not _too_deep(box)]
     _neutralise_and_fix_urls(tree, base_url)
@@ -166,7 +166,7 @@ def parse_attachment_list(
         raise ParseError("attachment list: expected a div.pattl element")
     attachments: list[Attachment] = []
     images: list[Image] = []
-    items = [el for el, tag, attrs in _elements(node) if tag == "dl" and _has_class(el, attrs, "tattl")]
+    items = [el for el, tag, attrs in _elements(node) if tag == "dl" and has_class(el, attrs, "tattl")]
     for item in items:
         found = _list_item(item, base_url, tz, now)
         if found is None:
@@ -293,38 +293,6 @@ class _Tree:
         return next(found, None)
 
 
-# Class tokens are separated by ASCII white space only (a U+3000 inside is part of a token).
-_CLASS_SEPARATORS = re.compile(r"[ \t\n\f\r]+")
-
-
-def _has_class(el: Node, attributes: _Attributes, *names: str) -> bool:
-    """Whether ``el`` (with ``attributes``) matches one of the selectors ``.name`` of ``names``,
-    as lexbor matches them.
-
-    In a quirks-mode document (no doctype: fragments, API messages, some sites) class selectors
-    match ASCII case-insensitively, so ``class="QUOTE"`` is a quote there and nowhere else; only
-    such a near-miss costs the check of the document's mode.
-    """
-    value = attributes.get("class")
-    if not value:
-        return False
-    tokens = _CLASS_SEPARATORS.split(value)
-    if any(name in tokens for name in names):
-        return True
-    if value.lower() == value:
-        return False
-    folded = {token.lower() for token in tokens if token.isascii()}
-    return any(name in folded for name in names) and _is_quirks(el)
-
-
-def _is_quirks(el: Node) -> bool:
-    """Whether ``el``'s document matches class selectors case-insensitively (quirks mode),
-    asked of lexbor with a detached probe element of that document."""
-    probe = el.parser.create_node("div")
-    probe.attrs["class"] = "Q"
-    return probe.css_matches(".q")
-
-
 def _is_attach_id(value: str | None) -> bool:
     return value is not None and value.startswith("attach_")
 
@@ -341,14 +309,14 @@ def _is_noise(el: Node, tag: str, attributes: _Attributes) -> bool:
     if tag in ("script", "style"):
         return True
     if tag == "div":
-        return _has_class(el, attributes, *_NOISE_DIV_CLASSES)
+        return has_class(el, attributes, *_NOISE_DIV_CLASSES)
     if tag == "font":
-        return _has_class(el, attributes, "jammer")
+        return has_class(el, attributes, "jammer")
     if tag == "span":
         style = attributes.get("style") or ""
         if "display:none" in style or "display: none" in style:
             return True
-        return _has_class(el, attributes, "headactions") and _under_div(el, "blockcode", parent_only=False)
+        return has_class(el, attributes, "headactions") and _under_div(el, "blockcode", parent_only=False)
     if tag == "em":
         return _under_div(el, "blockcode")
     if tag == "h4":
@@ -362,7 +330,7 @@ def _under_div(el: Node, name: str, *, parent_only: bool = True) -> bool:
     """Whether the parent (``div.name > el``) or any ancestor (``div.name el``) is a div.name."""
     parent = el.parent
     while parent is not None:
-        if parent.tag == "div" and _has_class(parent, parent.attributes, name):
+        if parent.tag == "div" and has_class(parent, parent.attributes, name):
             return True
         if parent_only:
             return False
@@ -378,7 +346,7 @@ def _strip_locked_notices(tree: _Tree) -> bool:
     "以下内容需要积分高于 N 才可浏览" followed by the real content.
     """
     hidden = False
-    notices = [el for el, tag, attrs in tree.elements if tag == "div" and _has_class(el, attrs, "locked")]
+    notices = [el for el, tag, attrs in tree.elements if tag == "div" and has_class(el, attrs, "locked")]
     tree.detach(notices)
     for notice in notices:
         if _REVEALED_CREDITS not in text(notice):
@@ -389,7 +357,7 @@ def _strip_locked_notices(tree: _Tree) -> bool:
 
 def _pop_edit_marker(tree: _Tree, tz: tzinfo) -> tuple[str | None, datetime | None]:
     """Remove the "本帖最后由 X 于 DATE 编辑" marker and return its editor and time."""
-    markers = [el for el, tag, attrs in tree.elements if tag == "i" and _has_class(el, attrs, "pstatus")]
+    markers = [el for el, tag, attrs in tree.elements if tag == "i" and has_class(el, attrs, "pstatus")]
     for marker in markers:
         m = _EDIT.search(text(marker))
         if m is None or _in_quote(marker):
@@ -620,7 +588,7 @@ def _any_element(_: Node, __: _Attributes) -> bool:
 
 
 def _is_xg1(el: Node, attributes: _Attributes) -> bool:
-    return _has_class(el, attributes, "xg1")
+    return has_class(el, attributes, "xg1")
 
 
 _FILE_LINK = _href_has("mod=attachment", "action=attachpay")
@@ -855,7 +823,7 @@ def _has_aid(_: Node, attributes: _Attributes) -> bool:
 
 
 def _is_tip(el: Node, attributes: _Attributes) -> bool:
-    return _has_class(el, attributes, "tip")
+    return has_class(el, attributes, "tip")
 
 
 # --- quotes ---------------------------------------------------------------------------------

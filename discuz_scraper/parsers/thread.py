@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -36,7 +36,19 @@ from ..models import (
     ThreadPage,
 )
 from ..urls import parse_url
-from ._dom import Node, Tree, absolute, attr, first_tag, number, parse_html, text, to_int
+from ._dom import (
+    Node,
+    Tree,
+    absolute,
+    attr,
+    first_tag,
+    has_class,
+    has_id,
+    number,
+    parse_html,
+    text,
+    to_int,
+)
 from .content import MessageContent, parse_attachment_list, parse_message
 from .dates import DEFAULT_TZ, parse_time_node
 from .pagination import parse_pagination
@@ -355,24 +367,22 @@ def _post(div: Node, ctx: _Context) -> Post | None:
     table = _post_table(div, pid)
     if table is None or _is_deleted_floor(table):
         return None
-    # One selector call for three elements that their tags tell apart (each call compiles its
-    # selector, which costs more than matching it on a post).
-    marked = table.css(f"a#postnum{pid}, em#authorposton{pid}, dl#ratelog_{pid}")
-    postnum = _first_tagged(marked, "a")
+    parts = _post_parts(table, pid)
+    postnum = parts.postnum
     floor, label, is_hot, is_sticky = _floor(postnum)
-    pcb = table.css_first("div.pcb")
-    message_node = table.css_first(f"#postmessage_{pid}")
+    pcb = parts.pcb
+    message_node = parts.message
     status, status_text = _body_status(pcb, message_node)
     content = _content(message_node, ctx) if message_node is not None and status != "pending" else None
-    attachments, images = _merged_files(pcb, content, ctx)
+    attachments, images = _merged_files(parts.attachment_list, content, ctx)
     is_first = postnum is not None and "goto=findpost" not in (attr(postnum, "href") or "") and not is_hot
     return Post(
         pid=pid,
         tid=ctx.tid,
         floor=floor,
         floor_label=label,
-        author=_author(table, pid, ctx.base_url),
-        created_at=parse_time_node(_first_tagged(marked, "em"), ctx.tz, now=ctx.now),
+        author=_author(table, pid, parts.favatar, ctx.base_url),
+        created_at=parse_time_node(parts.posted, ctx.tz, now=ctx.now),
         edited_at=content.edited_at if content else None,
         edited_by=content.edited_by if content else None,
         subject=_reply_subject(pcb) if not is_first else None,
@@ -388,10 +398,10 @@ def _post(div: Node, ctx: _Context) -> Post | None:
         auto_hidden="display:none" in (attr(div, "style") or "").replace(" ", ""),
         is_hot=is_hot,
         is_sticky=is_sticky,
-        from_mobile=_from_mobile(table),
-        signature=text(table.css_first("div.sign")) or None,
-        rating=_rating(_first_tagged(marked, "dl")),
-        comments=_comments(table.css_first(f"div#comment_{pid}"), ctx),
+        from_mobile=any(text(span).startswith("来自") for span in parts.mobile_marks),
+        signature=text(parts.sign) or None,
+        rating=_rating(parts.ratelog),
+        comments=_comments(parts.comment_items, ctx),
         permalink=absolute(ctx.base_url, attr(postnum, "href")),
         page=ctx.page,
     )
@@ -409,13 +419,136 @@ def _post_table(div: Node, pid: int) -> Node | None:
     return div.css_first(f"table#pid{pid}")
 
 
-def _first_tagged(nodes: list[Node], tag: str) -> Node | None:
-    return next((node for node in nodes if node.tag == tag), None)
-
-
 def _is_deleted_floor(table: Node) -> bool:
     classes = (attr(table, "class") or "").split()
     return "plhin" not in classes and _DELETED_FLOOR_TEXT in text(table.css_first("div.pct"))
+
+
+@dataclass
+class _PostParts:
+    """The elements of a post table the post is read from (see :func:`_post_parts`)."""
+
+    postnum: Node | None = None
+    posted: Node | None = None
+    ratelog: Node | None = None
+    favatar: Node | None = None
+    message: Node | None = None
+    pcb: Node | None = None
+    sign: Node | None = None
+    attachment_list: Node | None = None
+    comment_items: list[Node] = field(default_factory=list)
+    mobile_marks: list[Node] = field(default_factory=list)
+
+
+# The id'd elements of a post table, by the id's prefix before the pid: field and required tag.
+_PART_IDS: dict[str, tuple[str, str | None]] = {
+    "postnum": ("postnum", "a"),
+    "authorposton": ("posted", "em"),
+    "ratelog_": ("ratelog", "dl"),
+    "comment_": ("comment", "div"),
+    "favatar": ("favatar", None),
+    "postmessage_": ("message", None),
+}
+# The divs of a post table found by class: the first of the first two, all of the others.
+_PART_CLASSES = ("pcb", "sign", "pattl", "pstl")
+# The content cell's "来自手机" marks: the only alternative of the list below naming a span.
+_MOBILE_MARKS = "td.plc div.authi span.xg1"
+
+
+def _post_parts(table: Node, pid: int) -> _PostParts:
+    """What the post's lookups on its table find, from one selector list.
+
+    The lookups were ``a#postnumPID``, ``em#authorpostonPID``, ``dl#ratelog_PID``,
+    ``div#comment_PID``, ``#favatarPID``, ``#postmessage_PID``, ``div.pcb``, ``div.sign``, the
+    mobile marks, then ``div.pattl`` in the ``div.pcb`` and ``div.pstl`` in the comment box. Each
+    ``css()`` call compiles its selector (~2 µs) and lexbor matches every alternative against
+    every element (~2 µs for a post table): one list, and one alternative for all six ids,
+    cost a third of that. The six ids all end with the pid, and digits have no case, so
+    ``[id$=PID]`` finds every element they match (and a few more, e.g. ``#userinfoPID``).
+
+    The list gives every node in document order, once per alternative it matches (one listing
+    right after the other). Each field gets its lookup's first match (all of them for the lists),
+    told apart as lexbor tells them: by tag, id (``has_id``: case-insensitive in quirks mode) and,
+    for a ``div``, class (``has_class``). Only the mobile marks are taken on lexbor's word, as
+    their ancestors were not looked at: a span is one when listed for no id, or listed twice.
+    """
+    suffix = str(pid)
+    found = table.css(f'[id$="{suffix}"], div.pcb, div.sign, div.pattl, div.pstl, {_MOBILE_MARKS}')
+    first: dict[str, Node] = {}
+    classed: dict[str, list[Node]] = {"pattl": [], "pstl": [], "mobile": []}
+    last = None
+    filed = False
+    for node in found:
+        key = node.mem_id
+        if key == last:
+            # Listed again: besides its id, it matched a class or mark alternative.
+            if not filed:
+                _file_by_class(node, first, classed)
+                filed = True
+            continue
+        last = key
+        value = node.id
+        if value is None or not value.endswith(suffix):
+            _file_by_class(node, first, classed)
+            filed = True
+            continue
+        filed = False
+        prefix = value[: -len(suffix)].lower()
+        part = _PART_IDS.get(prefix)
+        if (
+            part is not None
+            and part[0] not in first
+            and part[1] in (None, node.tag)
+            and has_id(node, value, prefix + suffix)
+        ):
+            first[part[0]] = node
+    pcb = first.get("pcb")
+    comment = first.get("comment")
+    return _PostParts(
+        postnum=first.get("postnum"),
+        posted=first.get("posted"),
+        ratelog=first.get("ratelog"),
+        favatar=first.get("favatar"),
+        message=first.get("message"),
+        pcb=pcb,
+        sign=first.get("sign"),
+        attachment_list=next((node for node in classed["pattl"] if _within(node, pcb, table)), None),
+        comment_items=[node for node in classed["pstl"] if _within(node, comment, table)],
+        mobile_marks=classed["mobile"],
+    )
+
+
+def _file_by_class(node: Node, first: dict[str, Node], classed: dict[str, list[Node]]) -> None:
+    """File a node listed for a class or mark alternative: a span is a mobile mark, a div has
+    one or more of the classes."""
+    if node.tag == "span":
+        classed["mobile"].append(node)
+        return
+    attributes = node.attributes
+    value = attributes.get("class")
+    # Most are class="pcb" or class="sign": that one token, whatever the document's mode.
+    names = (value,) if value in _PART_CLASSES else _PART_CLASSES
+    for name in names:
+        if has_class(node, attributes, name):
+            if name in classed:
+                classed[name].append(node)
+            else:
+                first.setdefault(name, node)
+
+
+def _within(node: Node, box: Node | None, root: Node) -> bool:
+    """Whether ``node`` (under ``root``) is ``box`` or lies inside it: what ``box.css()`` finds."""
+    if box is None:
+        return False
+    target = box.mem_id
+    while node is not None:
+        key = node.mem_id
+        if key == target:
+            return True
+        if key == root.mem_id:
+            return False
+        node = node.parent
+    return False
 
 
 def _floor(postnum: Node | None) -> tuple[int | None, str | None, bool, bool]:
@@ -423,25 +556,24 @@ def _floor(postnum: Node | None) -> tuple[int | None, str | None, bool, bool]:
     if postnum is None:
         return None, None, False, False
     label = text(postnum)
-    # One selector call instead of two (each call compiles its selector); the tag tells which
-    # alternative matched, and the em mark wins over the icon as before. Most floors carry
-    # neither mark: neither word in the link's own markup (lower-cased, as quirks-mode class
-    # matching ignores case) means the selector cannot match, and serialising the small link
-    # costs less than compiling the selector.
-    own_markup = (postnum.html or "").lower()
-    marks = (
-        postnum.css('em.replystick, img[src*="settop"]')
-        if "replystick" in own_markup or "settop" in own_markup
-        else []
-    )
-    sticky_mark = next((m for m in marks if m.tag == "em"), None) or next(iter(marks), None)
+    # The link holds a few elements: one walk finds the sticky marks (``em.replystick``, else
+    # ``img[src*="settop"]``) and the number's ``em``, instead of selector calls.
+    number_node = sticky_em = sticky_img = None
+    for node in postnum.traverse():
+        tag = node.tag
+        if tag == "em":
+            number_node = number_node or node
+            if sticky_em is None and has_class(node, node.attributes, "replystick"):
+                sticky_em = node
+        elif tag == "img" and sticky_img is None and "settop" in (node.attributes.get("src") or ""):
+            sticky_img = node
+    sticky_mark = sticky_em or sticky_img
     if sticky_mark is not None:
         label = label.removeprefix(text(sticky_mark)).strip()
         found = _STICKY_FROM.search(label)
         return (int(found.group(1)) if found else None), label, False, True
     if label == _HOT_LABEL:
         return None, label, True, False
-    number_node = first_tag(postnum, "em")
     if number_node is not None:
         return to_int(text(number_node)), label, False, False
     return _FLOOR_LABELS.get(label), label or None, False, False
@@ -457,7 +589,14 @@ def _body_status(pcb: Node | None, message: Node | None) -> tuple[PostStatus, st
             for needle, status in _LOCKED_STATUS:
                 if needle in notice:
                     return status, notice
-    if message is not None and text(message) == _PENDING_TEXT and message.css_first("span.xg1") is not None:
+    # The folded text can only be the notice if the raw text holds it (it has no white space):
+    # checked first, it spares folding the whole message.
+    if (
+        message is not None
+        and _PENDING_TEXT in message.text(deep=True)
+        and text(message) == _PENDING_TEXT
+        and message.css_first("span.xg1") is not None
+    ):
         return "pending", _PENDING_TEXT
     return "normal", None
 
@@ -478,12 +617,11 @@ def _content(message: Node, ctx: _Context) -> MessageContent:
 
 
 def _merged_files(
-    pcb: Node | None, content: MessageContent | None, ctx: _Context
+    listing: Node | None, content: MessageContent | None, ctx: _Context
 ) -> tuple[list[Attachment], list[Image]]:
     """Inline files first, then the ``div.pattl`` list, each aid once."""
     attachments = list(content.attachments) if content else []
     images = list(content.images) if content else []
-    listing = pcb.css_first("div.pattl") if pcb is not None else None
     if listing is None:
         return attachments, images
     listed, listed_images = parse_attachment_list(listing, base_url=ctx.base_url, tz=ctx.tz, now=ctx.now)
@@ -509,10 +647,6 @@ def _reply_subject(pcb: Node | None) -> str | None:
     return None
 
 
-def _from_mobile(table: Node) -> bool:
-    return any(text(span).startswith("来自") for span in table.css("td.plc div.authi span.xg1"))
-
-
 # --- author ---------------------------------------------------------------------------------
 
 
@@ -521,19 +655,65 @@ def _uid(href: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _author(table: Node, pid: int, base_url: str) -> Author:
+def _author(table: Node, pid: int, favatar: Node | None, base_url: str) -> Author:
     """The author block: ``#favatarPID`` on the left, or only ``td.plc .authi`` (close_leftinfo)."""
-    favatar = table.css_first(f"#favatar{pid}")
-    link = _author_link(favatar, pid, table)
+    card = _card(favatar, pid) if favatar is not None else None
+    link = _author_link(card, pid, table)
     if link is None:
         return _nameless_author(favatar)
-    profile = _profile(favatar, pid) if favatar is not None else {}
+    profile = _profile(card, favatar) if card is not None and favatar is not None else {}
     return Author(
         uid=_uid(attr(link, "href")),
         name=text(link) or None,
-        avatar_url=_avatar(favatar, table, base_url),
+        avatar_url=_avatar(card, table, base_url),
         **profile,
     )
+
+
+@dataclass
+class _Card:
+    """The elements of the left author column the author is read from (see :func:`_card`)."""
+
+    link: Node | None = None
+    group_link: Node | None = None
+    stat_cells: list[Node] = field(default_factory=list)
+    online: Node | None = None
+    avatar: Node | None = None
+
+
+def _card(favatar: Node, pid: int) -> _Card:
+    """What five lookups on ``#favatarPID`` find, from one selector list (see :func:`_post_parts`).
+
+    ``:is(th, td)`` lists each stat cell once, as the two selectors it replaces did. Only the two
+    link alternatives share a tag: a link listed twice matched both, a link listed
+    once matched the one its ``href`` says (``[href*=…]`` compares case-sensitively in every
+    mode, as ``in`` does).
+    """
+    found = favatar.css(
+        f'div.authi a.xw1[href*="uid"], a[href*="ac=usergroup"], div.tns :is(th, td), #userinfo{pid} em, '
+        "div.avatar"
+    )
+    card = _Card()
+    last = None
+    for node in found:
+        key = node.mem_id
+        tag = node.tag
+        if key == last:
+            card.link = card.link or node  # a link listed again: it matched both
+            continue
+        last = key
+        if tag == "a":
+            if "ac=usergroup" not in (node.attributes.get("href") or ""):
+                card.link = card.link or node
+            elif card.group_link is None:
+                card.group_link = node
+        elif tag in ("th", "td"):
+            card.stat_cells.append(node)
+        elif tag == "em":
+            card.online = card.online or node
+        elif tag == "div":
+            card.avatar = card.avatar or node
+    return card
 
 
 def _right_authi(table: Node) -> Node | None:
@@ -541,9 +721,9 @@ def _right_authi(table: Node) -> Node | None:
     return table.css_first("td.plc div.authi")
 
 
-def _author_link(favatar: Node | None, pid: int, table: Node) -> Node | None:
+def _author_link(card: _Card | None, pid: int, table: Node) -> Node | None:
     # Tried in order and only until one is found: each selector call costs a few µs.
-    link = favatar.css_first('div.authi a.xw1[href*="uid"]') if favatar is not None else None
+    link = card.link if card is not None else None
     if link is None:
         authi = _right_authi(table)
         if authi is not None:
@@ -566,10 +746,11 @@ def _nameless_author(favatar: Node | None) -> Author:
     return Author(is_anonymous=True)
 
 
-def _avatar(favatar: Node | None, table: Node, base_url: str) -> str | None:
-    if favatar is not None:
-        box = favatar.css_first("div.avatar")
-        if box is None or _AVATAR_BLOCKED in text(box):
+def _avatar(card: _Card | None, table: Node, base_url: str) -> str | None:
+    if card is not None:
+        box = card.avatar
+        # The notice has no white space: in the raw text exactly when in the folded one.
+        if box is None or _AVATAR_BLOCKED in box.text(deep=True):
             return None
         return absolute(base_url, attr(first_tag(box, "img"), "src"))
     authi = _right_authi(table)
@@ -577,10 +758,10 @@ def _avatar(favatar: Node | None, table: Node, base_url: str) -> str | None:
     return absolute(base_url, attr(img, "src"))
 
 
-def _profile(favatar: Node, pid: int) -> dict[str, object]:
+def _profile(card: _Card, favatar: Node) -> dict[str, object]:
     """Group, stat box, credits and online state; empty under ``threadguestlite``."""
-    stats = _stats(favatar)
-    group_link = favatar.css_first('a[href*="ac=usergroup"]')
+    stats = _stats(card.stat_cells)
+    group_link = card.group_link
     gid = _GID.search(attr(group_link, "href") or "")
     credits = stats.get("积分")
     if credits is None:
@@ -593,13 +774,13 @@ def _profile(favatar: Node, pid: int) -> dict[str, object]:
         "posts": stats.get("帖子"),
         "replies": stats.get("回帖"),
         "credits": credits,
-        "online": _online(favatar.css_first(f"#userinfo{pid} em")),
+        "online": _online(card.online),
     }
 
 
-def _stats(favatar: Node) -> dict[str, int]:
+def _stats(cells: list[Node]) -> dict[str, int]:
     stats: dict[str, int] = {}
-    for cell in favatar.css("div.tns th, div.tns td"):
+    for cell in cells:
         value_node = first_tag(cell, "p")
         value = number(value_node)
         label = text(cell).removeprefix(text(value_node)).strip()
@@ -692,11 +873,10 @@ def _rating_list(box: Node) -> Rating:
     return Rating(participants=to_int(text(box.css_first("dt strong"))), entries=entries)
 
 
-def _comments(box: Node | None, ctx: _Context) -> list[Comment]:
-    if box is None:
-        return []
+def _comments(items: list[Node], ctx: _Context) -> list[Comment]:
+    """The ``div.pstl`` items of the comment box."""
     comments: list[Comment] = []
-    for item in box.css("div.pstl"):
+    for item in items:
         head = item.css_first("div.psta")
         body = item.css_first("div.psti")
         if head is None or body is None:
