@@ -163,3 +163,26 @@ def test_brotli_bomb_is_stopped_by_the_decompressed_size() -> None:
             fetcher.get("https://bbs.example.com/forum.php")
     finally:
         fetcher.close()
+
+
+def test_links_with_a_malformed_host_lead_nowhere_instead_of_raising() -> None:
+    # urljoin raises ValueError("Invalid IPv6 URL") on "http://[..."; such a link is no link.
+    from discuz_scraper.charset import decode_body
+
+    bad = "http://[bad/home.php?mod=space&amp;uid=9"
+    raw = (Path(__file__).resolve().parent.parent / "fixtures/board/x35_forum3_p1.html").read_bytes()
+    html = decode_body(raw, None)[0]
+    clean = parse_board_page(html, "http://forum.test/bbs/forum-3-1.html").rows[0]
+    assert clean.author is not None and clean.author.uid is not None
+    link = f'home.php?mod=space&amp;uid={clean.author.uid}"'
+    assert link in html
+    row = parse_board_page(html.replace(link, bad + '"', 1), "http://forum.test/bbs/forum-3-1.html").rows[0]
+    assert (row.tid, row.author) == (clean.tid, clean.author.model_copy(update={"uid": None}))
+
+    message = '<td class="t_f" id="postmessage_100001">'
+    page = _page(1).replace(message, f'{message}<img src="http://[bad/x.png"><a href="{bad}">见</a>', 1)
+    post = parse_thread_page(page, URL).posts[0]
+    assert post.text is not None and post.text.startswith("见")
+    assert [image.url for image in post.images] == ["https://pic.example.net/hike/qinglong-01.jpg"]
+    # Nothing to resolve: the link stays as written.
+    assert post.content_html is not None and f'<a href="{bad}">见</a>' in post.content_html

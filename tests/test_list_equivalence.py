@@ -73,8 +73,6 @@ def _dump(run: Callable[[], BaseModel | list[BaseModel]]) -> Result:
         found = run()
     except DiscuzError as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
-    except ValueError as exc:  # a query_int quirk on hostile links (see below), pinned as it is
-        return {"escaped": f"{type(exc).__name__}: {exc}"}
     if isinstance(found, list):
         return [item.model_dump(mode="json") for item in found]
     return found.model_dump(mode="json")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from functools import lru_cache
 from urllib.parse import urljoin
 
@@ -102,15 +101,14 @@ def first_tag(node: Node | None, tag: str, *, having: str | None = None) -> Node
     return None
 
 
-def has_class(el: Node, attributes: Mapping[str, str | None], *names: str) -> bool:
-    """Whether ``el`` (with ``attributes``) matches one of the selectors ``.name`` of ``names``
-    (lower-case ASCII), as lexbor matches them.
+def has_class(el: Node, value: str | None, *names: str) -> bool:
+    """Whether ``el`` (whose class attribute is ``value``) matches one of the selectors ``.name``
+    of ``names`` (lower-case ASCII), as lexbor matches them.
 
     In a quirks-mode document (no doctype: fragments, API messages, some sites) class selectors
     match ASCII case-insensitively, so ``class="QUOTE"`` is a quote there and nowhere else; only
     such a near-miss costs the check of the document's mode.
     """
-    value = attributes.get("class")
     if not value:
         return False
     tokens = None
@@ -152,7 +150,10 @@ def absolute(base: str, url: str | None) -> str | None:
     url = url.strip()
     if not url or url.startswith(("javascript:", "#")):
         return None
-    return _join(base, url)
+    try:
+        return _join(base, url)
+    except ValueError:  # "http://[bad": urljoin refuses a malformed host; such a link leads nowhere
+        return None
 
 
 # urljoin is pure and the same (base, link) pairs repeat on every post of a page (avatars,

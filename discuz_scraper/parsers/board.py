@@ -16,7 +16,7 @@ from typing import Literal
 from ..errors import ParseError
 from ..models import Author, BoardPage, ThreadSummary, ThreadType
 from ..urls import parse_url
-from ._dom import Node, Tree, attr, first_tag, number, text, to_int
+from ._dom import Node, Tree, attr, first_tag, has_class, number, text, to_int
 from .dates import DEFAULT_TZ, parse_time_node
 from .index import (
     labelled_count,
@@ -53,8 +53,6 @@ _REWARD = re.compile(r"\[悬赏\s*(\d+)")
 
 
 _Attributes = dict[str, str | None]
-# Class tokens are separated by ASCII white space only (a U+3000 inside is part of a token).
-_CLASS_SEPARATORS = re.compile(r"[ \t\n\f\r]+")
 # The elements a row's descendant selectors (td.icn img, span.tps a, cite a) need above an element.
 _ICN, _TPS, _CITE = 1, 2, 4
 
@@ -64,25 +62,11 @@ class _Document:
 
     def __init__(self, node: Node) -> None:
         self._node = node
-        self._quirks: bool | None = None
         self._marks: dict[int, int] = {}
 
     def has_class(self, value: str | None, name: str) -> bool:
-        """Whether an element of class attribute ``value`` matches ``.name`` (lower-case ASCII).
-
-        In a quirks-mode document (no doctype) class selectors match ASCII case-insensitively;
-        only such a near-miss costs the check of the document's mode.
-        """
-        if not value:
-            return False
-        tokens = _CLASS_SEPARATORS.split(value)
-        if name in tokens:
-            return True
-        if value.lower() == value or not any(token.isascii() and token.lower() == name for token in tokens):
-            return False
-        if self._quirks is None:
-            self._quirks = _is_quirks(self._node)
-        return self._quirks
+        """Whether an element of this document with class attribute ``value`` matches ``.name``."""
+        return has_class(self._node, value, name)
 
     def inside(self, node: Node | None, mark: int) -> bool:
         """Whether ``node`` or one of its ancestors is the element of ``mark`` (``_ICN``: a
@@ -116,14 +100,6 @@ class _Document:
             found |= own
             self._marks[key] = found
         return bool(found & mark)
-
-
-def _is_quirks(node: Node) -> bool:
-    """Whether ``node``'s document matches class selectors case-insensitively (quirks mode),
-    asked of lexbor with a detached probe element of that document."""
-    probe = node.parser.create_node("div")
-    probe.attrs["class"] = "Q"
-    return probe.css_matches(".q")
 
 
 @dataclass(frozen=True)

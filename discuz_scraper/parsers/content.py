@@ -125,7 +125,7 @@ def parse_message(
     boxes = [
         el
         for el, tag, attributes in tree.elements
-        if tag == "div" and has_class(el, attributes, *_QUOTE_CLASSES)
+        if tag == "div" and has_class(el, attributes.get("class"), *_QUOTE_CLASSES)
     ]
     quotes = [_quote(box, base_url, tz, tid) for box in boxes if not _too_deep(box)]
     _neutralise_and_fix_urls(tree, base_url)
@@ -166,7 +166,9 @@ def parse_attachment_list(
         raise ParseError("attachment list: expected a div.pattl element")
     attachments: list[Attachment] = []
     images: list[Image] = []
-    items = [el for el, tag, attrs in _elements(node) if tag == "dl" and has_class(el, attrs, "tattl")]
+    items = [
+        el for el, tag, attrs in _elements(node) if tag == "dl" and has_class(el, attrs.get("class"), "tattl")
+    ]
     for item in items:
         found = _list_item(item, base_url, tz, now)
         if found is None:
@@ -309,14 +311,16 @@ def _is_noise(el: Node, tag: str, attributes: _Attributes) -> bool:
     if tag in ("script", "style"):
         return True
     if tag == "div":
-        return has_class(el, attributes, *_NOISE_DIV_CLASSES)
+        return has_class(el, attributes.get("class"), *_NOISE_DIV_CLASSES)
     if tag == "font":
-        return has_class(el, attributes, "jammer")
+        return has_class(el, attributes.get("class"), "jammer")
     if tag == "span":
         style = attributes.get("style") or ""
         if "display:none" in style or "display: none" in style:
             return True
-        return has_class(el, attributes, "headactions") and _under_div(el, "blockcode", parent_only=False)
+        return has_class(el, attributes.get("class"), "headactions") and _under_div(
+            el, "blockcode", parent_only=False
+        )
     if tag == "em":
         return _under_div(el, "blockcode")
     if tag == "h4":
@@ -330,7 +334,7 @@ def _under_div(el: Node, name: str, *, parent_only: bool = True) -> bool:
     """Whether the parent (``div.name > el``) or any ancestor (``div.name el``) is a div.name."""
     parent = el.parent
     while parent is not None:
-        if parent.tag == "div" and has_class(parent, parent.attributes, name):
+        if parent.tag == "div" and has_class(parent, parent.attributes.get("class"), name):
             return True
         if parent_only:
             return False
@@ -346,7 +350,9 @@ def _strip_locked_notices(tree: _Tree) -> bool:
     "以下内容需要积分高于 N 才可浏览" followed by the real content.
     """
     hidden = False
-    notices = [el for el, tag, attrs in tree.elements if tag == "div" and has_class(el, attrs, "locked")]
+    notices = [
+        el for el, tag, attrs in tree.elements if tag == "div" and has_class(el, attrs.get("class"), "locked")
+    ]
     tree.detach(notices)
     for notice in notices:
         if _REVEALED_CREDITS not in text(notice):
@@ -357,7 +363,9 @@ def _strip_locked_notices(tree: _Tree) -> bool:
 
 def _pop_edit_marker(tree: _Tree, tz: tzinfo) -> tuple[str | None, datetime | None]:
     """Remove the "本帖最后由 X 于 DATE 编辑" marker and return its editor and time."""
-    markers = [el for el, tag, attrs in tree.elements if tag == "i" and has_class(el, attrs, "pstatus")]
+    markers = [
+        el for el, tag, attrs in tree.elements if tag == "i" and has_class(el, attrs.get("class"), "pstatus")
+    ]
     for marker in markers:
         m = _EDIT.search(text(marker))
         if m is None or _in_quote(marker):
@@ -588,7 +596,7 @@ def _any_element(_: Node, __: _Attributes) -> bool:
 
 
 def _is_xg1(el: Node, attributes: _Attributes) -> bool:
-    return has_class(el, attributes, "xg1")
+    return has_class(el, attributes.get("class"), "xg1")
 
 
 _FILE_LINK = _href_has("mod=attachment", "action=attachpay")
@@ -823,7 +831,7 @@ def _has_aid(_: Node, attributes: _Attributes) -> bool:
 
 
 def _is_tip(el: Node, attributes: _Attributes) -> bool:
-    return has_class(el, attributes, "tip")
+    return has_class(el, attributes.get("class"), "tip")
 
 
 # --- quotes ---------------------------------------------------------------------------------

@@ -529,7 +529,7 @@ def _file_by_class(node: Node, first: dict[str, Node], classed: dict[str, list[N
     # Most are class="pcb" or class="sign": that one token, whatever the document's mode.
     names = (value,) if value in _PART_CLASSES else _PART_CLASSES
     for name in names:
-        if has_class(node, attributes, name):
+        if has_class(node, attributes.get("class"), name):
             if name in classed:
                 classed[name].append(node)
             else:
@@ -563,7 +563,7 @@ def _floor(postnum: Node | None) -> tuple[int | None, str | None, bool, bool]:
         tag = node.tag
         if tag == "em":
             number_node = number_node or node
-            if sticky_em is None and has_class(node, node.attributes, "replystick"):
+            if sticky_em is None and has_class(node, node.attributes.get("class"), "replystick"):
                 sticky_em = node
         elif tag == "img" and sticky_img is None and "settop" in (node.attributes.get("src") or ""):
             sticky_img = node
