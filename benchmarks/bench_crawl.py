@@ -6,7 +6,10 @@ for the machine's cores, equally for both contenders). The forum is the fixture'
 (``index/x35_index.html``: boards 3, 7 and ``share``); board 3 holds ``--threads`` generated
 threads of ``--pages`` pages of 10 posts each (pages built by ``generate.py`` from the fixture
 thread t2001, the tid rewritten per thread), listed 20 rows per board page built from the fixture
-board page's own row markup; boards 7 and ``share`` are the fixture pages as they are.
+board page's own row markup; boards 7 and ``share`` are the fixture pages as they are. With
+``--latency MS`` the server waits that long before answering each request (a real forum answers in
+tens to hundreds of milliseconds); the default 0 answers at once, which makes both contenders
+CPU-bound.
 
 For each concurrency: first ``crawl_forum(concurrency=C)`` on ``AsyncDiscuzClient(rate=None,
 concurrency=C)`` (parse every page into models, merge posts), then a bare loop — ``asyncio`` +
@@ -18,7 +21,9 @@ and ours/bare throughput. The bare loop knows every URL up front; the crawl has 
 
     python benchmarks/bench_crawl.py                 # 200 threads x 10 pages (~2,000 pages)
     python benchmarks/bench_crawl.py --threads 50    # quicker
+    python benchmarks/bench_crawl.py --latency 50    # each answer 50 ms late, as over a real network
     python benchmarks/bench_crawl.py --profile 4     # cProfile of our crawl at concurrency 4
+    python benchmarks/bench_crawl.py --fetch-only    # our fetch path alone (no parsing) vs bare
 
 Bounded: every request goes to the loopback server, the URL list is finite and the server process
 is terminated on exit.
@@ -46,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import FIXTURES, load_template, thread_page
 
 from discuz_scraper import AsyncDiscuzClient, Thread
+from discuz_scraper.access import crawling
 from discuz_scraper.crawl import CrawlReport
 
 POSTS_PER_PAGE = 10
@@ -143,7 +149,7 @@ def _pager(page: int, pages: int) -> bytes:
 # --- the server process ------------------------------------------------------------------------
 
 
-def serve(threads: int, pages: int, ready: Any) -> None:
+def serve(threads: int, pages: int, latency: float, ready: Any) -> None:
     site = Site(threads, pages)
     log: list[str] = []
 
@@ -159,6 +165,8 @@ def serve(threads: int, pages: int, ready: Any) -> None:
                 body, status = "\n".join(log).encode(), 200
                 log.clear()
             else:
+                if latency:  # each connection has its own handler thread: concurrent requests wait together
+                    time.sleep(latency)
                 log.append(self.path)
                 query = dict(part.partition("=")[::2] for part in raw.split("&") if part)
                 script = path.removeprefix("/bbs/")
@@ -196,6 +204,21 @@ async def ours(base: str, concurrency: int) -> tuple[int, int]:
         return threads, posts
 
 
+async def ours_fetch_only(base: str, origin: str, targets: list[str], concurrency: int) -> int:
+    """Our fetch path without parsing: each URL through the page flow a crawl uses (robots.txt,
+    access policy, retries, pacing, redirects, decoding), the client's own cap as the gate."""
+    async with AsyncDiscuzClient(base, rate=None, concurrency=concurrency, timeout=60.0) as client:
+
+        async def fetch(target: str) -> int:
+            crawling.set(True)  # as in a crawl's workers (each task has its own context copy)
+            response = await client._fetcher.get(origin + target)  # the client has no public raw GET
+            return len(response.content)
+
+        # robots.txt is fetched by the flow itself, once.
+        sizes = await asyncio.gather(*(fetch(t) for t in targets if t != "/robots.txt"))
+    return sum(sizes)
+
+
 async def bare(origin: str, targets: list[str], concurrency: int) -> int:
     gate = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -222,20 +245,30 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=10, help="pages per thread")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument(
+        "--latency", type=float, default=0.0, metavar="MS", help="server delay before each answer (ms)"
+    )
+    parser.add_argument(
         "--profile", type=int, metavar="C", help="cProfile our crawl at concurrency C instead"
     )
     parser.add_argument("--sort", default="tottime", help="pstats sort key for --profile (e.g. cumtime)")
+    parser.add_argument(
+        "--fetch-only",
+        action="store_true",
+        help="ours = our fetch path alone over the crawl's URLs, no parsing (its overhead over bare)",
+    )
     args = parser.parse_args()
 
     ready: Any = mp.get_context("spawn").Queue()
     server = mp.get_context("spawn").Process(
-        target=serve, args=(args.threads, args.pages, ready), daemon=True
+        target=serve, args=(args.threads, args.pages, args.latency / 1000, ready), daemon=True
     )
     server.start()
     try:
         port = ready.get(timeout=60)
         origin = f"http://127.0.0.1:{port}"
         base = origin + "/bbs/"
+        # httpx imports its async stack on first use: pay that here, not in the first timed crawl.
+        asyncio.run(bare(origin, ["/bbs/forum.php"], 1))
         httpx.get(origin + "/__log")
         if args.profile:
             profile = cProfile.Profile()
@@ -247,12 +280,18 @@ def main() -> None:
             print(out.getvalue())
             return
         print(f"{args.threads} threads x {args.pages} pages of {POSTS_PER_PAGE} posts; "
-              f"python {sys.version.split()[0]}, {mp.cpu_count()} cores")
+              f"server latency {args.latency:g} ms; python {sys.version.split()[0]}, {mp.cpu_count()} cores")
         print("| conc | pages | ours s | ours req/s | ours CPU ms/page | bare s | bare req/s "
               "| bare CPU ms/page | ours/bare |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        if args.fetch_only:  # the URLs of one untimed crawl
+            threads, posts = asyncio.run(ours(base, max(args.concurrency)))
+            crawled = httpx.get(origin + "/__log").text.splitlines()
         for concurrency in args.concurrency:
-            wall, cpu, (threads, posts) = measure(ours(base, concurrency))
+            if args.fetch_only:
+                wall, cpu, _ = measure(ours_fetch_only(base, origin, crawled, concurrency))
+            else:
+                wall, cpu, (threads, posts) = measure(ours(base, concurrency))
             targets = httpx.get(origin + "/__log").text.splitlines()
             bare_wall, bare_cpu, _ = measure(bare(origin, targets, concurrency))
             httpx.get(origin + "/__log")

@@ -178,6 +178,8 @@ class RobotsRules:
         """Whether ``url``'s path and query may be fetched."""
         if self.disallow_all:
             return False
+        if not self._rules:
+            return True
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         best: tuple[int, bool] | None = None
@@ -244,6 +246,10 @@ class AccessPolicy:
     def dsign(self, tid: int) -> str | None:
         """The ``_dsign`` learnt for thread ``tid`` this session."""
         return self._dsign.get(tid)
+
+    def knows_dsigns(self) -> bool:
+        """Whether any ``_dsign`` was learnt this session (the site guards threads with one)."""
+        return bool(self._dsign)
 
     def remember_dsign(self, tid: int, dsign: str) -> None:
         """Keep ``dsign`` for ``tid`` (stable per thread for the site's key)."""
@@ -345,13 +351,16 @@ def page_flow(
     for a question this module cannot answer.
     """
     if policy.robots_enabled():
-        yield LoadRobots()
+        if policy.robots is None:  # loaded once per policy: later requests skip the driver's lock
+            yield LoadRobots()
         assert policy.robots is not None
         if not policy.robots.allowed(url):
             raise PermissionDenied("robots.txt disallows this URL for our user agent", url=url,
                                    key="robots_txt")
     merged: dict[str, str | int] = dict(params or {})
-    tid = _thread_page_one(url)
+    # Parsing the URL costs as much as the rest of this flow; until the site has served its
+    # anti-collection script there is no _dsign to look up, and solving it looks the tid up then.
+    tid = _thread_page_one(url) if policy.knows_dsigns() else None
     if tid is not None and "_dsign" not in url and "_dsign" not in merged:
         cached = policy.dsign(tid)
         if cached is not None:
@@ -373,6 +382,7 @@ def page_flow(
                 )
             target: str = yield Solve(response.text, response.url)
             solved = True
+            tid = _thread_page_one(url)
             found = _DSIGN.search(target)
             if tid is not None and found is not None:
                 policy.remember_dsign(tid, found.group(1))

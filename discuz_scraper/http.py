@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
 import httpx
@@ -56,6 +56,10 @@ _BROWSER_HEADERS = {
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CREDENTIAL_HEADERS = ("authorization", "cookie")
+# Event-loop turns a request woken from the slot queue needs until its bytes are written: one to
+# wake up, two for the checkpoints of httpcore's pool lock (measured with httpx's trace hook,
+# httpx 0.28 / httpcore 1.0). Fewer only means less overlap, never a wrong result.
+_HANDOFF_TURNS = 3
 _DELTA_SECONDS = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -200,11 +204,15 @@ class _BodyBuffer:
     def __init__(self, limit: int, response: httpx.Response) -> None:
         self._limit = limit
         self._response = response
-        self._data = bytearray()
+        # Chunks joined once at the end: a page usually arrives in one chunk, which the join
+        # hands back without copying.
+        self._chunks: list[bytes] = []
+        self._size = 0
 
     def feed(self, chunk: bytes) -> None:
-        self._data += chunk
-        if len(self._data) > self._limit:
+        self._chunks.append(chunk)
+        self._size += len(chunk)
+        if self._size > self._limit:
             raise FetchError(
                 f"response larger than {self._limit} bytes",
                 url=_display_url(self._response.request.url),
@@ -213,7 +221,7 @@ class _BodyBuffer:
 
     @property
     def content(self) -> bytes:
-        return bytes(self._data)
+        return b"".join(self._chunks)
 
 
 @dataclass(frozen=True)
@@ -253,7 +261,9 @@ class _Hops:
 
     def record(self, response: httpx.Response, content: bytes) -> Response | None:
         """Take the current hop's answer: the final :class:`Response`, or ``None`` to follow on."""
-        logger.debug("%s %s -> %d", self._method, redact_url(_display_url(self._url)), response.status_code)
+        if logger.isEnabledFor(logging.DEBUG):  # redacting is a regex pass per hop: not when unlogged
+            url = redact_url(_display_url(self._url))
+            logger.debug("%s %s -> %d", self._method, url, response.status_code)
         location = response.headers.get("location")
         if not (self._config.follow_redirects and location and response.status_code in _REDIRECT_STATUSES):
             return self._finish(response, content)
@@ -424,6 +434,29 @@ class _RetryPolicy:
         return response
 
 
+def _final(first: Response | httpx.RequestError) -> TypeGuard[Response]:
+    """Whether the first attempt's outcome ends the call as it is (what :class:`_RetryPolicy` would
+    neither retry nor give up on). Nearly every call ends there, so tenacity's per-call machinery
+    (~60 µs, a quarter of what the fetcher added to httpx per request) is set up only for the rest."""
+    return isinstance(first, Response) and first.status_code not in RETRY_STATUSES
+
+
+class _Replay:
+    """The outcome of a call's first attempt, made before tenacity was involved, handed to tenacity
+    as its attempt 1: every retry decision, wait and log line is then tenacity's, as if it had made
+    that attempt itself."""
+
+    def __init__(self, first: Response | httpx.RequestError) -> None:
+        self._first: Response | httpx.RequestError | None = first
+
+    def take(self) -> Response | None:
+        """The first outcome (raised again when it was an error) once, then ``None``."""
+        first, self._first = self._first, None
+        if isinstance(first, httpx.RequestError):
+            raise first
+        return first
+
+
 class _FetcherBase:
     """Everything the sync and async fetchers share; subclasses add only send, read and sleep."""
 
@@ -553,8 +586,16 @@ class Fetcher(_FetcherBase):
         self.close()
 
     def _run(self, call: _Call) -> Response:
+        first: Response | httpx.RequestError
+        try:
+            first = self._attempt(call)
+        except httpx.RequestError as exc:
+            first = exc
+        if _final(first):
+            return first
+        replay = _Replay(first)
         retrying = Retrying(sleep=self._sleep, **self._retry_options(call))
-        return retrying(self._attempt, call)
+        return retrying(lambda: replay.take() or self._attempt(call))
 
     def _attempt(self, call: _Call) -> Response:
         hops = self._hops(call)
@@ -595,6 +636,7 @@ class AsyncFetcher(_FetcherBase):
         self._sleep = sleep
         # Made on first use, inside the running loop (the fetcher may be built outside any loop).
         self._slots: asyncio.Semaphore | None = None
+        self._queued = 0  # requests waiting for a slot
         self._client = httpx.AsyncClient(transport=transport, **self._client_options(cookies))
 
     async def get(
@@ -635,15 +677,33 @@ class AsyncFetcher(_FetcherBase):
         return self._slots
 
     async def _run(self, call: _Call) -> Response:
+        first: Response | httpx.RequestError
+        try:
+            first = await self._attempt(call)
+        except httpx.RequestError as exc:
+            first = exc
+        if _final(first):
+            return first
+        replay = _Replay(first)
+
+        async def attempt() -> Response:
+            return replay.take() or await self._attempt(call)
+
         retrying = AsyncRetrying(sleep=self._sleep, **self._retry_options(call))
-        response: Response = await retrying(self._attempt, call)
+        response: Response = await retrying(attempt)
         return response
 
     async def _attempt(self, call: _Call) -> Response:
         hops = self._hops(call)
         while True:
             request = hops.request()
-            async with self._slot_guard():
+            slots = self._slot_guard()
+            self._queued += 1
+            try:
+                await slots.acquire()
+            finally:
+                self._queued -= 1
+            try:
                 delay = self._reserve(request)
                 if delay > 0:
                     await self._sleep(delay)
@@ -654,6 +714,14 @@ class AsyncFetcher(_FetcherBase):
                         body.feed(chunk)
                 finally:
                     await response.aclose()
+            finally:
+                slots.release()
+            if self._queued:
+                # Let the request just given our slot reach the wire before the caller parses this
+                # answer (milliseconds of CPU that block the loop), so that parsing overlaps its round
+                # trip. asyncio.sleep, not self._sleep: these are loop turns, not waits to record.
+                for _ in range(_HANDOFF_TURNS):
+                    await asyncio.sleep(0)
             final = hops.record(response, body.content)
             if final is not None:
                 return final
