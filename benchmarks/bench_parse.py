@@ -15,12 +15,19 @@ The mobile API rows time ``parse_api_thread_page`` on the JSON text of ``module=
 built by ``long_thread_transport`` (the generator of ``tests/test_backends.py``, imported, with
 ``ppp`` = the post count; page 1 also carries its hot-reply copy, so N + 1 posts). Their "bare"
 limit is ``json.loads`` of the same text, and there is no bs4 column for them.
+
+``--before DIR`` adds the same parsers of another copy of the package, timed in the same run on
+the same ``str`` (columns "before ms" and "speed-up"), e.g. the code of an older commit:
+
+    git archive REV discuz_scraper | tar -x -C /tmp/rev && mv /tmp/rev/discuz_scraper /tmp/rev/dz_before
+    python benchmarks/bench_parse.py --before /tmp/rev/dz_before
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import platform
 import re
@@ -122,29 +129,59 @@ def api_thread_json(posts: int) -> tuple[str, str]:
     return response.text, url
 
 
+Parser = Callable[[str, str], object]
+
+
+def case_list() -> list[tuple[str, str, str, Callable[[], object], Parser, Parser | None]]:
+    """(label, text, URL, the bare limit, our parser, the bs4 baseline or None) per row."""
+    rows: list[tuple[str, str, str, Callable[[], object], Parser, Parser | None]] = [
+        (label, html, url, lambda html=html: LexborHTMLParser(html), ours, baseline)
+        for label, html, url, ours, baseline in cases()
+    ]
+    for posts in API_SIZES:
+        body, url = api_thread_json(posts)
+        rows.append((f"api thread {posts} posts", body, url, lambda body=body: json.loads(body),
+                     parse_api_thread_page, None))
+    return rows
+
+
+def same_parser(package: Path, parser: Parser) -> Parser:
+    """``parser`` as the package copy at ``package`` defines it (same module path and name)."""
+    sys.path.insert(0, str(package.parent))
+    module = parser.__module__.replace("discuz_scraper", package.name, 1)
+    found: Parser = getattr(importlib.import_module(module), parser.__name__)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--before", type=Path, help="another copy of the package, timed in the same run")
     args = parser.parse_args()
     print(machine())
     print(f"median of {args.runs} runs each\n")
-    header = (f"| {'page':24} | {'KB':>5} | {'bare ms':>8} | {'ours ms':>8} | {'bs4 ms':>8} "
-              f"| {'ours/bare':>9} | {'bs4/ours':>8} |")
+    columns = ["page".ljust(24), "   KB", " bare ms", " ours ms", "  bs4 ms", "ours/bare", "bs4/ours"]
+    if args.before:
+        columns += ["before ms", "speed-up"]
+    header = "| " + " | ".join(columns) + " |"
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
-    for label, html, url, ours, baseline in cases():
-        bare = median_seconds(lambda html=html: LexborHTMLParser(html), args.runs)
-        mine = median_seconds(lambda html=html, url=url, ours=ours: ours(html, url), args.runs)
-        theirs = median_seconds(lambda html=html, url=url, b=baseline: b(html, url), max(5, args.runs // 3))
-        print(f"| {label:24} | {len(html.encode()) // 1024:5d} | {bare * 1e3:8.2f} | {mine * 1e3:8.2f} "
-              f"| {theirs * 1e3:8.2f} | {mine / bare:8.1f}x | {theirs / mine:7.1f}x |", flush=True)
-    for posts in API_SIZES:
-        body, url = api_thread_json(posts)
-        bare = median_seconds(lambda body=body: json.loads(body), args.runs)
-        mine = median_seconds(lambda body=body, url=url: parse_api_thread_page(body, url), args.runs)
-        label = f"api thread {posts} posts"
-        print(f"| {label:24} | {len(body.encode()) // 1024:5d} | {bare * 1e3:8.2f} | {mine * 1e3:8.2f} "
-              f"| {'n/a':>8} | {mine / bare:8.1f}x | {'n/a':>8} |", flush=True)
+    for label, text, url, bare_fn, ours, baseline in case_list():
+        bare = median_seconds(bare_fn, args.runs)
+        mine = median_seconds(lambda text=text, url=url, ours=ours: ours(text, url), args.runs)
+        size = len(text.encode()) // 1024
+        cells = [f"{label:24}", f"{size:5d}", f"{bare * 1e3:8.2f}", f"{mine * 1e3:8.2f}"]
+        if baseline is None:
+            cells += [f"{'n/a':>8}", f"{mine / bare:8.1f}x", f"{'n/a':>8}"]
+        else:
+            runs = max(5, args.runs // 3)
+            theirs = median_seconds(lambda text=text, url=url, b=baseline: b(text, url), runs)
+            cells += [f"{theirs * 1e3:8.2f}", f"{mine / bare:8.1f}x", f"{theirs / mine:7.1f}x"]
+        if args.before:
+            old = same_parser(args.before, ours)
+            then = median_seconds(lambda text=text, url=url, old=old: old(text, url), args.runs)
+            cells += [f"{then * 1e3:9.2f}", f"{then / mine:7.2f}x"]
+        print("| " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":
