@@ -111,9 +111,23 @@ def falls_back(source: Source, error: DiscuzError) -> bool:
 
 
 @dataclass(frozen=True)
+class ParseJob(Generic[T]):
+    """One parser call on an answer, with plain picklable arguments (its text, URL and the client's
+    clock and timezone), so that the client can run it in place or in a worker process."""
+
+    parser: Callable[..., T]
+    args: tuple[object, ...]
+    kwargs: dict[str, object]
+
+    def __call__(self) -> T:
+        return self.parser(*self.args, **self.kwargs)
+
+
+@dataclass(frozen=True)
 class BackendRequest(Generic[T]):
     """One request to a forum, independent of the backend: where to ask (:func:`request_url`) and
-    how to read the answer (``parse``, given the backend that answered).
+    how to read the answer (``parse``, given the backend that answered: checks the answer and
+    returns the parser call to run).
 
     ``pinned`` fixes the backend (the later pages of a thread stay on the first page's backend).
     """
@@ -121,7 +135,7 @@ class BackendRequest(Generic[T]):
     kind: RequestKind
     target: int | str | None
     page: int
-    parse: Callable[[Response, Source], T]
+    parse: Callable[[Response, Source], ParseJob[T]]
     pinned: Source | None = None
 
 

@@ -282,7 +282,8 @@ def _crawl_events(client: DiscuzClient, args: argparse.Namespace, store: SQLiteS
 def _cmd_crawl(args: argparse.Namespace) -> int:
     if args.pages is not None and not _is_board_url(args.url):
         raise ConfigError("--pages applies to a board URL only")
-    with SQLiteStore(args.db) as store, _client_for(args.url, args) as client:
+    client = DiscuzClient(normalize_base(args.url), parse_workers=args.parse_workers, **_client_options(args))
+    with SQLiteStore(args.db) as store, client:
         report = _drain_crawl(_crawl_events(client, args, store), args.quiet)
     _print_report(report, "crawl")
     if report.unchanged:
@@ -404,6 +405,12 @@ def _non_negative_rate(value: str) -> float:
     return rate
 
 
+def _non_negative_int(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
+    return int(value)
+
+
 def _positive_int(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
@@ -486,6 +493,9 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="fetch only what the database's failures table lists")
     crawl.add_argument("--pages", type=_page_range, help="board URL only: N or A-B list pages")
     crawl.add_argument("--no-posts", action="store_true", help="thread lists only, no thread pages")
+    crawl.add_argument("--parse-workers", type=_non_negative_int, default=0, metavar="N",
+                       help="parse pages in N worker processes (default 0: in the crawl's own; for fast "
+                       "crawls with --rate 0 on a machine with cores to spare)")
     crawl.set_defaults(handler=_cmd_crawl)
 
     exporter = _command(commands, "export", "write stored items as JSONL, JSON, CSV or Parquet", [chatty])

@@ -8,10 +8,13 @@ still needs, how a response becomes a model); they differ only in how a request 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone, tzinfo
 from types import TracebackType
 from typing import Any, Literal, TypedDict, TypeVar
@@ -30,6 +33,7 @@ from .backends import (
     Backend,
     BackendRequest,
     BackendSelector,
+    ParseJob,
     RequestKind,
     request_url,
 )
@@ -181,6 +185,7 @@ class ClientOptions(TypedDict, total=False):
     api_ppp: int
     board_password: Mapping[int, str] | None
     respect_robots: bool | None
+    parse_workers: int
 
 
 class BaseClient:
@@ -192,6 +197,11 @@ class BaseClient:
     ``"html"``, the reference with every field the forum shows: the API and the archiver leave some
     out (avatars, stat boxes, forum statistics…), so choosing them, or ``"auto"``, is the caller's
     trade of fields for requests.
+
+    ``parse_workers`` (async client and crawls of either client): parse pages in that many worker
+    processes instead of on the event loop, so that a fast crawl uses more than one core (0, the
+    default: parse in place). The workers are started on first use with the ``spawn`` method, so
+    a script using them must guard its entry point with ``if __name__ == "__main__":``.
     """
 
     _jar: httpx.Cookies  # the fetcher's jar, set by each client
@@ -212,8 +222,12 @@ class BaseClient:
         api_ppp: int = DEFAULT_API_PPP,
         board_password: Mapping[int, str] | None = None,
         respect_robots: bool | None = None,
+        parse_workers: int = 0,
     ) -> None:
         self.base_url = normalize_base(base_url)
+        if isinstance(parse_workers, bool) or not isinstance(parse_workers, int) or parse_workers < 0:
+            raise ConfigError(f"parse_workers must be a whole number >= 0, got {parse_workers!r}")
+        self._parse_workers = parse_workers
         # Which backend answers which request (HTML, mobile API, archiver): see backends.py.
         self._backends = BackendSelector(backend, api_ppp)
         defaults = FetchConfig()
@@ -348,33 +362,31 @@ class BaseClient:
             )
         return response
 
-    def _parse_html(self, response: Response, parser: Callable[..., T]) -> T:
-        """Run a desktop-page parser on a checked response, in the client's timezone and clock."""
+    def _parse_html(self, response: Response, parser: Callable[..., T]) -> ParseJob[T]:
+        """A desktop-page parser's call on a checked response, in the client's timezone and clock."""
         self._checked(response)
-        return parser(
-            response.text,
-            response.url,
-            status=response.status_code,
-            now=self._now(),
-            default_tz=self.default_tz,
+        return ParseJob(
+            parser,
+            (response.text, response.url),
+            {"status": response.status_code, "now": self._now(), "default_tz": self.default_tz},
         )
 
-    def _parse_thread(self, response: Response) -> ThreadPage:
+    def _parse_thread(self, response: Response) -> ParseJob[ThreadPage]:
         return self._parse_html(response, parse_thread_page)
 
-    def _parse_board(self, response: Response) -> BoardPage:
+    def _parse_board(self, response: Response) -> ParseJob[BoardPage]:
         return self._parse_html(response, parse_board_page)
 
-    def _parse_index(self, response: Response) -> ForumIndex:
+    def _parse_index(self, response: Response) -> ParseJob[ForumIndex]:
         return self._parse_html(response, parse_forum_index)
 
-    def _parse_user(self, response: Response) -> UserProfile:
+    def _parse_user(self, response: Response) -> ParseJob[UserProfile]:
         return self._parse_html(response, parse_profile)
 
     def _tid_from_redirect(self, response: Response) -> int:
         parsed = parse_url(response.url)
         if parsed.tid is None:
-            page = self._parse_thread(response)
+            page = self._parse_thread(response)()
             return page.tid
         return parsed.tid
 
@@ -411,43 +423,43 @@ class BaseClient:
             )
         return response.text
 
-    def _read_thread(self, response: Response, source: Source) -> ThreadPage:
+    def _archiver_list(self, response: Response, parser: Callable[..., T]) -> ParseJob[T]:
+        """An archiver index or board page: read with its status, no clock or timezone."""
+        self._checked(response)
+        return ParseJob(parser, (response.text, response.url), {"status": response.status_code})
+
+    def _read_thread(self, response: Response, source: Source) -> ParseJob[ThreadPage]:
         if source == "api":
-            return parse_api_thread_page(
-                self._api_answer(response), response.url, default_tz=self.default_tz, now=self._now()
+            return ParseJob(
+                parse_api_thread_page,
+                (self._api_answer(response), response.url),
+                {"default_tz": self.default_tz, "now": self._now()},
             )
         if source == "archiver":
-            return parse_archiver_thread_page(
-                self._checked(response).text,
-                response.url,
-                status=response.status_code,
-                now=self._now(),
-                default_tz=self.default_tz,
-            )
+            return self._parse_html(response, parse_archiver_thread_page)
         return self._parse_thread(response)
 
-    def _read_board(self, response: Response, source: Source) -> BoardPage:
+    def _read_board(self, response: Response, source: Source) -> ParseJob[BoardPage]:
         if source == "api":
-            return parse_api_board_page(self._api_answer(response), response.url, default_tz=self.default_tz)
+            answer = self._api_answer(response)
+            return ParseJob(parse_api_board_page, (answer, response.url), {"default_tz": self.default_tz})
         if source == "archiver":
-            return parse_archiver_board_page(
-                self._checked(response).text, response.url, status=response.status_code
-            )
+            return self._archiver_list(response, parse_archiver_board_page)
         return self._parse_board(response)
 
-    def _read_index(self, response: Response, source: Source) -> ForumIndex:
+    def _read_index(self, response: Response, source: Source) -> ParseJob[ForumIndex]:
         if source == "api":
-            return parse_api_forum_index(self._api_answer(response), response.url)
+            return ParseJob(parse_api_forum_index, (self._api_answer(response), response.url), {})
         if source == "archiver":
-            return parse_archiver_index(
-                self._checked(response).text, response.url, status=response.status_code
-            )
+            return self._archiver_list(response, parse_archiver_index)
         return self._parse_index(response)
 
-    def _read_user(self, response: Response, source: Source) -> UserProfile:
+    def _read_user(self, response: Response, source: Source) -> ParseJob[UserProfile]:
         if source == "api":
-            return parse_api_profile(
-                self._api_answer(response), response.url, default_tz=self.default_tz, now=self._now()
+            return ParseJob(
+                parse_api_profile,
+                (self._api_answer(response), response.url),
+                {"default_tz": self.default_tz, "now": self._now()},
             )
         return self._parse_user(response)
 
@@ -591,7 +603,7 @@ class DiscuzClient(BaseClient):
         while True:
             source = attempts.next_source()
             try:
-                return request.parse(self._fetcher.get(self._backend_url(request, source)), source)
+                return request.parse(self._fetcher.get(self._backend_url(request, source)), source)()
             except DiscuzError as exc:
                 attempts.failed(exc)
 
@@ -773,6 +785,7 @@ class AsyncDiscuzClient(BaseClient):
             self.config, self._access, cookies=self._cookie_jar(cookies), transport=transport, sleep=sleep
         )
         self._jar = self._fetcher.cookies
+        self._pool: ProcessPoolExecutor | None = None  # made on first use (parse_workers > 0)
 
     async def __aenter__(self) -> AsyncDiscuzClient:
         return self
@@ -783,7 +796,28 @@ class AsyncDiscuzClient(BaseClient):
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
         await self._fetcher.aclose()
+
+    async def _run(self, job: ParseJob[T]) -> T:
+        """Run a parser call in place, or in a worker process (``parse_workers``)."""
+        if not self._parse_workers:
+            return job()
+        if self._pool is None:
+            # spawn, not fork: the client runs beside other threads (a sync crawl's loop, httpx's),
+            # and a forked child could inherit a lock one of them held.
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self._parse_workers, mp_context=context)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, job)
+        except BrokenProcessPool as exc:
+            # Not a DiscuzError: a crawl must end here, not record every later page as failed.
+            raise BrokenProcessPool(
+                "a parse worker process stopped abruptly; with parse_workers, run from a file whose "
+                'entry point is guarded by if __name__ == "__main__":'
+            ) from exc
 
     @property
     def requests_sent(self) -> int:
@@ -828,7 +862,8 @@ class AsyncDiscuzClient(BaseClient):
         while True:
             source = attempts.next_source()
             try:
-                return request.parse(await self._fetcher.get(self._backend_url(request, source)), source)
+                job = request.parse(await self._fetcher.get(self._backend_url(request, source)), source)
+                return await self._run(job)
             except DiscuzError as exc:
                 attempts.failed(exc)
 
