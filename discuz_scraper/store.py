@@ -84,7 +84,8 @@ class ThreadState(NamedTuple):
 
     ``stored_replies`` / ``stored_last_post_at`` are the values recorded when the thread was last marked
     done (``mark_done(site, "thread", tid, replies=..., last_post_at=...)``, normally the list row's
-    values); before that, the saved thread's own reply count and its newest post time.
+    values); before that, the saved thread's reply count (its page 1's, or a newer list row's) and
+    its newest post time.
     ``max_floor`` is the highest stored floor, ``pages_done`` the thread pages marked done.
     """
 
@@ -507,9 +508,31 @@ class SQLiteStore:
             (key, row.tid, row.fid, row.title, row.replies, row.views, row.page_count, row.url,
              row.model_dump_json(), _ts(_now())),
         )
+        self._refresh_counts(db, key, row)
         if row.author is not None:
             # A list row shows only uid and name: never let it overwrite a richer post-side author.
             self._write_author(db, key, row.author, _now(), replace=False)
+
+    def _refresh_counts(self, db: sqlite3.Connection, key: str, row: ThreadSummary) -> None:
+        """Give a stored thread the list row's reply, view and page counts.
+
+        The row is newer than the page 1 an earlier crawl stored, and an incremental crawl reads
+        again only the pages that changed, often not page 1 (whose header holds the counts); a
+        page 1 fetched after the row, as in every first crawl, sets them again.
+        """
+        listed = {"replies": row.replies, "views": row.views, "page_count": row.page_count}
+        counts = {name: value for name, value in listed.items() if value is not None}
+        found = db.execute(
+            "SELECT json FROM threads WHERE site = ? AND tid = ? AND json IS NOT NULL", (key, row.tid)
+        ).fetchone()
+        if not counts or found is None:
+            return
+        thread = self._load(Thread, found[0]).model_copy(update=counts)
+        db.execute(
+            "UPDATE threads SET replies = ?, views = ?, page_count = ?, json = ? WHERE site = ? AND tid = ?",
+            (thread.replies, thread.views, thread.page_count, thread.model_dump_json(exclude={"posts"}),
+             key, row.tid),
+        )
 
     def save_thread(self, thread: Thread, site: Site | str) -> None:
         """Save a thread and all its posts in one transaction; the pages its posts came from are marked done.

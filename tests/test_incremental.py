@@ -92,6 +92,10 @@ def test_second_run_fetches_only_what_changed(tmp_path: Path) -> None:
             (14, 3), (15, 3), (16, 4), (1, 1)
         ]
         assert store.thread_state(X35, 2001).stored_replies == 15, "the new list row is the next baseline"
+        # Page 1, whose header holds the counts, was not read again: the new list row's counts stand.
+        thread = next(t for t in store.iter_threads(X35) if t.tid == 2001)
+        assert (thread.replies, thread.page_count, thread.views) == (15, 4, 9876)
+        assert store.stored_pages(X35, 2001).page_count == 4
 
     with SQLiteStore(tmp_path / "clean.db") as clean:
         crawl_board_3(fixture_forum(changed=True), clean)
