@@ -5,6 +5,7 @@ the thread pages that were already stored."""
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import sqlite3
@@ -22,9 +23,15 @@ from discuz_scraper.testing import FixtureForum, LoggedRequest, fixtures_root
 
 LOOPBACK = re.compile(r"http://127\.0\.0\.1:\d+")
 # The x35 site: index, boards 3 (2 pages), 7, share; threads 2001 (3 pages) to 2006.
-# SIGKILL after this many answered requests: early (index/boards), mid-thread, late.
-KILL_POINTS = (3, 7, 11)
-RELIABILITY_SEEDS = {"crash-resume (SIGKILL after N answered requests)": KILL_POINTS}
+# SIGKILL after this many answered requests: early (index/boards), mid-thread, late, and one more
+# drawn per run (of the 14 requests a clean crawl sends) from a seed printed in pytest's summary;
+# DISCUZ_RESUME_SEED=N replays it.
+RESUME_SEED = int(os.environ.get("DISCUZ_RESUME_SEED") or random.SystemRandom().randrange(2**32))
+KILL_POINTS = (3, 7, 11, random.Random(RESUME_SEED).randint(1, 13))
+RELIABILITY_SEEDS = {
+    "crash-resume (SIGKILL after N answered requests)": KILL_POINTS,
+    "crash-resume (seed of the last kill point, replay with DISCUZ_RESUME_SEED)": (RESUME_SEED,),
+}
 CLEAN_THREAD_PAGES = {(2001, 1), (2001, 2), (2001, 3)} | {(tid, 1) for tid in range(2002, 2007)}
 
 
