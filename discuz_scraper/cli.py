@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO, get_args
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from .errors import ConfigError, DiscuzError
 from .export import ExportFormat, export, json_schemas
 from .media import DEFAULT_MAX_SIZE, MediaFolder, MediaItem, stored_media
 from .models import Board, Thread, ThreadPage, ThreadSummary
+from .parsers.dates import DEFAULT_TZ
 from .store import ItemKind, SQLiteStore
 from .urls import normalize_base, parse_url
 
@@ -273,7 +275,9 @@ def _is_board_url(url: str) -> bool:
 def _crawl_events(client: DiscuzClient, args: argparse.Namespace, store: SQLiteStore) -> Iterator[CrawlEvent]:
     if args.retry_failed:
         return client.retry_failed(store)
-    options: dict[str, Any] = {"store": store, "stop_after": args.stop_after, "with_posts": not args.no_posts}
+    options: dict[str, Any] = {
+        "store": store, "stop_after": args.stop_after, "since": args.since, "with_posts": not args.no_posts
+    }
     if _is_board_url(args.url):
         return client.crawl_board(args.url, pages=args.pages, **options)
     return client.crawl_forum(**options)
@@ -405,6 +409,15 @@ def _non_negative_rate(value: str) -> float:
     return rate
 
 
+def _since(value: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO date or date-time, got {value!r}") from None
+    # A forum's times are shown in its own zone; Discuz's default (+08:00) unless one is given.
+    return when if when.tzinfo is not None else when.replace(tzinfo=DEFAULT_TZ)
+
+
 def _non_negative_int(value: str) -> int:
     if not value.isdigit():
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
@@ -493,6 +506,9 @@ def _build_parser() -> argparse.ArgumentParser:
                        help="fetch only what the database's failures table lists")
     crawl.add_argument("--pages", type=_page_range, help="board URL only: N or A-B list pages")
     crawl.add_argument("--no-posts", action="store_true", help="thread lists only, no thread pages")
+    crawl.add_argument("--since", type=_since, metavar="DATE",
+                       help="only threads last active at or after DATE (2026-11-20, 2026-11-20T08:00, "
+                       "+08:00 unless an offset is given); each board's walk ends at the first older row")
     crawl.add_argument("--parse-workers", type=_non_negative_int, default=0, metavar="N",
                        help="parse pages in N worker processes (default 0: in the crawl's own; for fast "
                        "crawls with --rate 0 on a machine with cores to spare)")

@@ -38,7 +38,7 @@ from .backends import (
     request_url,
 )
 from .cookies import CookieSource, load_cookies, save_cookies
-from .crawl import CrawlEngine, CrawlEvent, stream_in_thread
+from .crawl import CrawlEngine, CrawlEvent, active_before, stream_in_thread
 from .errors import BackendUnavailable, ConfigError, DiscuzError
 from .http import FetchConfig, Response
 from .media import DEFAULT_MAX_SIZE, MediaFolder, MediaItem, MediaRecord, download_flow, media_item
@@ -166,8 +166,7 @@ class BoardWalk:
         return rows
 
     def _older(self, row: ThreadSummary) -> bool:
-        when = row.last_post_at or row.created_at
-        return self.since is not None and when is not None and when < self.since
+        return self.since is not None and active_before(row, self.since)
 
 
 class ClientOptions(TypedDict, total=False):
@@ -698,12 +697,13 @@ class DiscuzClient(BaseClient):
         concurrency: int | None = None,
         store: Store | None = None,
         stop_after: int | None = None,
+        since: datetime | None = None,
     ) -> Iterator[CrawlEvent]:
         """Same as :meth:`AsyncDiscuzClient.crawl_board`, streamed from a worker thread; the
         ``store`` is only ever called from this (the calling) thread."""
         return self._crawl_in_thread(
             lambda engine: engine.board(ref, pages=pages),
-            with_posts=with_posts, concurrency=concurrency, store=store, stop_after=stop_after,
+            with_posts=with_posts, concurrency=concurrency, store=store, stop_after=stop_after, since=since,
         )
 
     def crawl_forum(
@@ -713,11 +713,12 @@ class DiscuzClient(BaseClient):
         concurrency: int | None = None,
         store: Store | None = None,
         stop_after: int | None = None,
+        since: datetime | None = None,
     ) -> Iterator[CrawlEvent]:
         """Same as :meth:`AsyncDiscuzClient.crawl_forum`, streamed from a worker thread."""
         return self._crawl_in_thread(
             lambda engine: engine.forum(),
-            with_posts=with_posts, concurrency=concurrency, store=store, stop_after=stop_after,
+            with_posts=with_posts, concurrency=concurrency, store=store, stop_after=stop_after, since=since,
         )
 
     def retry_failed(self, store: Store, *, concurrency: int | None = None) -> Iterator[CrawlEvent]:
@@ -957,6 +958,7 @@ class AsyncDiscuzClient(BaseClient):
         concurrency: int | None = None,
         store: Store | None = None,
         stop_after: int | None = None,
+        since: datetime | None = None,
     ) -> AsyncIterator[CrawlEvent]:
         """Walk one board (its pages, its sub-boards) and, with ``with_posts``, every listed thread.
 
@@ -968,10 +970,12 @@ class AsyncDiscuzClient(BaseClient):
 
         With a ``store`` the crawl saves as it goes and is resumable and incremental: only what
         is not stored or changed is fetched; ``stop_after=N`` ends a list walk after N unchanged
-        threads in a row (see :mod:`discuz_scraper.crawl`).
+        threads in a row (see :mod:`discuz_scraper.crawl`). ``since`` (timezone-aware) keeps only
+        threads last active at or after it, and ends each board's walk at the first older row.
         """
         return CrawlEngine(
-            self, with_posts=with_posts, concurrency=concurrency, store=store, stop_after=stop_after
+            self, with_posts=with_posts, concurrency=concurrency, store=store, stop_after=stop_after,
+            since=since,
         ).board(ref, pages=pages)
 
     async def download(
@@ -1002,10 +1006,12 @@ class AsyncDiscuzClient(BaseClient):
         concurrency: int | None = None,
         store: Store | None = None,
         stop_after: int | None = None,
+        since: datetime | None = None,
     ) -> AsyncIterator[CrawlEvent]:
         """Walk the whole forum: index → every board and its pages → every thread (see
-        :meth:`crawl_board`, also for ``store`` and ``stop_after``). Redirect and private boards
-        are reported as skipped."""
+        :meth:`crawl_board`, also for ``store``, ``stop_after`` and ``since``). Redirect and private
+        boards are reported as skipped."""
         return CrawlEngine(
-            self, with_posts=with_posts, concurrency=concurrency, store=store, stop_after=stop_after
+            self, with_posts=with_posts, concurrency=concurrency, store=store, stop_after=stop_after,
+            since=since,
         ).forum()

@@ -27,6 +27,11 @@ the client's fetcher, so its rate limit and concurrency cap always hold.
 - failures go to the store's failures table (URL, error type, attempts); a later success clears
   them. :meth:`CrawlEngine.retry_failed` fetches only the recorded failures.
 
+``since`` (aware datetime, with or without a store) keeps only threads last active at or after
+it: a board's walk ends after the first page holding a non-sticky row last active before it
+(lists are ordered by last post, stickies excepted), and older rows are neither reported nor
+fetched. Pages are then read one after the other too.
+
 A crawl with a store yields, per thread, a :class:`~discuz_scraper.models.Thread` holding the posts
 fetched *in this run* (an incremental run fetches only the newer pages); the store holds them all.
 
@@ -175,6 +180,13 @@ def _positive(name: str, value: object) -> int:
     return value
 
 
+def active_before(row: ThreadSummary, since: datetime) -> bool:
+    """Whether a list row's thread was last active (last post, else creation) before ``since``;
+    a row that shows neither time counts as active."""
+    when = row.last_post_at or row.created_at
+    return when is not None and when < since
+
+
 class CrawlEngine:
     """Runs one crawl over an :class:`AsyncDiscuzClient`; use :meth:`forum`, :meth:`board` or
     :meth:`retry_failed` once. ``store``, ``stop_after`` and ``run_store``: see the module docstring."""
@@ -187,6 +199,7 @@ class CrawlEngine:
         concurrency: int | None = None,
         store: Store | None = None,
         stop_after: int | None = None,
+        since: datetime | None = None,
         run_store: StoreRunner = run_inline,
     ) -> None:
         workers = client.config.concurrency if concurrency is None else concurrency
@@ -195,10 +208,15 @@ class CrawlEngine:
             if store is None:
                 raise ConfigError("stop_after needs a store: unchanged threads are known from the store")
             _positive("stop_after", stop_after)
+        if since is not None and since.tzinfo is None:
+            raise ConfigError("since must be a timezone-aware datetime")
         self._client = client
         self._with_posts = with_posts
         self._store = store
         self._stop_after = stop_after
+        self._since = since
+        # Both end a board's walk early, which only a walk page after page can see.
+        self._one_page_at_a_time = stop_after is not None or since is not None
         self._run_store = run_store
         self._site = client.base_url
         self._report = CrawlReport()
@@ -322,14 +340,17 @@ class CrawlEngine:
             self._report.boards += 1
             board = self._board_model(job, page)
             items.append(board)
-            if self._stop_after is None:
+            if not self._one_page_at_a_time:
                 for number in self._client._board_pages_after(page, job.pages):
                     jobs.put_nowait(_BoardJob(job.board, number, job.pages, first=False))
             for sub in page.sub_boards:
                 self._queue_board(sub, jobs, job.pages)
         elif page.past_the_end:
             return []  # the board shrank while we read it: these rows are page 1's
-        rows = [row for row in page.rows if row.tid not in self._tids]
+        since = self._since
+        older = [row for row in page.rows if since is not None and active_before(row, since)]
+        dropped = {row.tid for row in older}
+        rows = [row for row in page.rows if row.tid not in self._tids and row.tid not in dropped]
         self._tids.update(row.tid for row in rows)
         self._report.thread_rows += len(rows)
         items.extend(rows)
@@ -339,7 +360,8 @@ class CrawlEngine:
                 self._report.unchanged += 1
             elif self._with_posts:
                 jobs.put_nowait(plan)
-        if self._stop_after is not None and not self._stopped(page, rows, plans):
+        walk_on = not any(row.sticky == 0 for row in older) and not self._stopped(page, rows, plans)
+        if self._one_page_at_a_time and walk_on:
             later = self._client._board_pages_after(page, job.pages)
             if later:
                 jobs.put_nowait(_BoardJob(job.board, later[0], job.pages, first=False))

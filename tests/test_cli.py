@@ -212,3 +212,21 @@ def test_cli_defaults_to_the_html_backend_and_passes_cookies_through(
         ], "desktop pages, as DiscuzClient(...) fetches them: no mobile API probe"
         assert {seen.names for seen in forum.cookie_log} == {("discuz_2132_auth", "discuz_2132_saltkey")}
     assert capsys.readouterr().err == ""
+
+
+def test_crawl_since_stores_only_recent_threads(
+    loopback: LoopbackServer, forum: FixtureForum, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "recent.db"
+    base = loopback.site_url("x34")
+    argv = ["crawl", base + "forum-2-1.html", "--db", str(db), "--rate", "0", "--since", "2026-11-20", "-q"]
+    assert main(argv) == 3, "sub-board 9's login wall and thread 1012's read permission"
+    with SQLiteStore(db) as store:
+        assert sorted(thread.tid for thread in store.iter_threads()) == [1001, 1010, 1013, 1014, 1016, 1050]
+    assert "/forum.php?mod=forumdisplay&fid=2&page=2" not in [entry.target for entry in forum.request_log]
+    capsys.readouterr()
+
+    with pytest.raises(SystemExit) as caught:
+        main(["crawl", base, "--db", str(db), "--since", "last week"])
+    assert caught.value.code == 2
+    assert "expected an ISO date or date-time, got 'last week'" in capsys.readouterr().err

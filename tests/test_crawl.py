@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -67,7 +68,7 @@ MODES = pytest.mark.parametrize("mode", ["sync", "async"])
 
 def crawl(mode: str, base: str, transport: Any, *, board: Any = None, **options: Any) -> list[CrawlEvent]:
     """Every event of a forum crawl (or of a board crawl when ``board`` is given)."""
-    kwargs = {k: options.pop(k) for k in ("with_posts", "pages", "concurrency") if k in options}
+    kwargs = {k: options.pop(k) for k in ("with_posts", "pages", "concurrency", "since") if k in options}
     if mode == "sync":
         with DiscuzClient(base, transport=transport, **options) as client:
             events = (
@@ -308,3 +309,31 @@ def test_failure_report_shape() -> None:
         {"url": "http://forum.test/x", "kind": "thread", "error_type": "NotFound", "message": "gone"}
     ]
     assert Counter(type(e).__name__ for e in [failure]) == {"CrawlFailure": 1}
+
+
+@MODES
+def test_since_keeps_recent_threads_and_ends_each_walk_at_the_first_older_row(
+    mode: str, forum: FixtureForum
+) -> None:
+    since = datetime(2026, 11, 20, tzinfo=timezone(timedelta(hours=8)))
+    boards, rows, threads, report = split(
+        crawl(mode, X34, forum.mock_transport(), board=2, rate=None, since=since)
+    )
+    # Page 1 of board 2 drops sticky 1003 (September: stickies do not end the walk), 1077 (moved,
+    # November 3: the first older non-sticky row, so page 2 is not read) and 1015.
+    recent = [1001, 1010, 1012, 1013, 1014, 1016, 1050]
+    assert sorted(r.tid for r in rows) == recent
+    assert sorted(t.tid for t in threads) == [tid for tid in recent if tid != 1012]
+    assert failures(report) == X34_FAILURES[:2]  # sub-board 9's login wall, 1012's read permission
+    assert [b.fid for b in boards] == [2]
+    log = targets(forum)
+    assert "/forum.php?mod=forumdisplay&fid=2&page=2" not in log
+    assert "/forum.php?mod=forumdisplay&fid=2&page=1" in log
+    with DiscuzClient(X34, transport=default_forum().mock_transport(), rate=None) as client:
+        assert sorted(row.tid for row in client.iter_threads(2, since=since)) == recent
+
+
+def test_since_must_be_timezone_aware() -> None:
+    with pytest.raises(ConfigError) as info:
+        crawl("async", X34, default_forum().mock_transport(), rate=None, since=datetime(2026, 11, 20))
+    assert info.value.message == "since must be a timezone-aware datetime"
