@@ -524,12 +524,11 @@ def _file_by_class(node: Node, first: dict[str, Node], classed: dict[str, list[N
     if node.tag == "span":
         classed["mobile"].append(node)
         return
-    attributes = node.attributes
-    value = attributes.get("class")
+    value = node.attributes.get("class")
     # Most are class="pcb" or class="sign": that one token, whatever the document's mode.
     names = (value,) if value in _PART_CLASSES else _PART_CLASSES
     for name in names:
-        if has_class(node, attributes.get("class"), name):
+        if has_class(node, value, name):
             if name in classed:
                 classed[name].append(node)
             else:
